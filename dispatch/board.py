@@ -1,0 +1,271 @@
+"""Read models for the dispatch board and the teams: incidents with clocks and timelines, the
+queue and the SLA summary. JSON-ready pydantic models; reads only."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.orm import Session
+
+from dispatch.db import AssignmentRow, IncidentExclusionRow, IncidentRow, SlaClockRow
+from dispatch.sla import clock_of
+from events.log import LoggedEvent
+from models.errors import NotFound
+from models.lifecycle import WAITING, WITH_TEAM
+from models.sla import ClockState, compliance
+
+_CLOCK_ORDER = {"acknowledge": 0, "arrive": 1, "resolve": 2}
+
+
+class ClockView(BaseModel):
+    kind: str
+    attempt: int
+    team_id: str | None
+    started_at: AwareDatetime
+    deadline: AwareDatetime
+    state: str  # running | paused | met | breached | stopped
+    warned_50: bool
+    warned_75: bool
+    closed_at: AwareDatetime | None
+
+
+class TimelineEntry(BaseModel):
+    seq: int
+    at: AwareDatetime
+    type: str
+    actor: str
+    details: dict[str, Any]
+
+
+class IncidentView(BaseModel):
+    id: str
+    kind: str
+    priority: str
+    region: str
+    area_class: str
+    latitude: float
+    longitude: float
+    address: str
+    state: str
+    team_id: str | None
+    escalated: bool
+    master_id: str | None
+    reported_at: AwareDatetime
+    clocks: list[ClockView]
+    timeline: list[TimelineEntry]
+    explanation: list[dict[str, Any]]
+
+
+def _clock_view(row: SlaClockRow, now: datetime | None) -> ClockView:
+    state = clock_of(row).state_at(now) if now is not None else row.state
+    return ClockView(
+        kind=row.kind,
+        attempt=row.attempt,
+        team_id=row.team_id,
+        started_at=row.started_at,
+        deadline=row.deadline,
+        state=str(state),
+        warned_50=row.warned_50,
+        warned_75=row.warned_75,
+        closed_at=row.closed_at,
+    )
+
+
+def _clocks_of(session: Session, ids: Sequence[str]) -> dict[str, list[ClockView]]:
+    found: dict[str, list[ClockView]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        rows = session.scalars(
+            select(SlaClockRow).where(SlaClockRow.incident_id.in_(ids[start : start + 500]))
+        )
+        for row in rows:
+            found[row.incident_id].append(_clock_view(row, None))
+    for views in found.values():
+        views.sort(key=lambda c: (_CLOCK_ORDER.get(c.kind, 9), c.attempt))
+    return found
+
+
+def _timeline(session: Session, incident_id: str) -> list[TimelineEntry]:
+    entries = []
+    for row in session.scalars(
+        select(LoggedEvent).where(LoggedEvent.subject == incident_id).order_by(LoggedEvent.seq)
+    ):
+        envelope = json.loads(row.envelope)
+        payload: dict[str, Any] = dict(envelope.get("payload", {}))
+        payload.pop("incident_id", None)
+        actor = str(payload.pop("actor", "") or envelope.get("producer", ""))
+        entries.append(
+            TimelineEntry(
+                seq=row.seq, at=row.occurred_at, type=row.type, actor=actor, details=payload
+            )
+        )
+    return entries
+
+
+def _explanation(session: Session, incident_id: str) -> list[dict[str, Any]]:
+    latest = session.scalars(
+        select(AssignmentRow)
+        .where(AssignmentRow.incident_id == incident_id)
+        .order_by(AssignmentRow.id.desc())
+        .limit(1)
+    ).first()
+    return list(latest.explanation) if latest is not None else []
+
+
+def _view(
+    row: IncidentRow,
+    clocks: list[ClockView],
+    timeline: list[TimelineEntry],
+    explanation: list[dict[str, Any]],
+) -> IncidentView:
+    return IncidentView(
+        id=row.id,
+        kind=row.kind,
+        priority=row.priority,
+        region=row.region,
+        area_class=row.area_class,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        address=row.address,
+        state=row.state,
+        team_id=row.team_id,
+        escalated=bool(row.escalated),
+        master_id=row.master_id,
+        reported_at=row.reported_at,
+        clocks=clocks,
+        timeline=timeline,
+        explanation=explanation,
+    )
+
+
+def incident_view(session: Session, incident_id: str) -> IncidentView:
+    """One incident with its clocks, its timeline (from the event log) and why its team."""
+    row = session.get(IncidentRow, incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return _view(
+        row,
+        _clocks_of(session, [incident_id]).get(incident_id, []),
+        _timeline(session, incident_id),
+        _explanation(session, incident_id),
+    )
+
+
+def _views(session: Session, rows: Sequence[IncidentRow]) -> list[IncidentView]:
+    clocks = _clocks_of(session, [r.id for r in rows])
+    return [_view(r, clocks.get(r.id, []), [], []) for r in rows]
+
+
+def list_incidents(
+    session: Session,
+    *,
+    state: str | None = None,
+    region: str | None = None,
+    priority: str | None = None,
+    breached: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[IncidentView]:
+    """Incidents, newest report first, without timelines; `breached` filters on any clock."""
+    query = select(IncidentRow)
+    if state:
+        query = query.where(IncidentRow.state == state)
+    if region:
+        query = query.where(IncidentRow.region == region)
+    if priority:
+        query = query.where(IncidentRow.priority == priority)
+    if breached is not None:
+        any_breach = exists().where(
+            (SlaClockRow.incident_id == IncidentRow.id)
+            & (SlaClockRow.state == ClockState.BREACHED.value)
+        )
+        query = query.where(any_breach if breached else ~any_breach)
+    query = query.order_by(IncidentRow.reported_at.desc(), IncidentRow.id)
+    rows = session.scalars(query.limit(limit).offset(offset)).all()
+    return _views(session, rows)
+
+
+def team_tasks(session: Session, team_id: str) -> list[IncidentView]:
+    """The team's open tasks, oldest first."""
+    rows = session.scalars(
+        select(IncidentRow)
+        .where(IncidentRow.team_id == team_id)
+        .where(IncidentRow.state.in_([s.value for s in WITH_TEAM]))
+        .order_by(IncidentRow.assigned_at, IncidentRow.id)
+    ).all()
+    return _views(session, rows)
+
+
+def sla_summary(session: Session, now: datetime) -> dict[str, Any]:
+    """Clocks counted by kind and state (a running clock past its deadline counts as
+    breached), compliance per kind and overall, escalations and the unanswered count."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    overdue = (SlaClockRow.state == ClockState.RUNNING.value) & (SlaClockRow.deadline <= now)
+    shown = case((overdue, ClockState.BREACHED.value), else_=SlaClockRow.state)
+    for kind, state, n in session.execute(
+        select(SlaClockRow.kind, shown, func.count()).group_by(SlaClockRow.kind, shown)
+    ):
+        counts[kind][state] += int(n)
+    by_kind = {
+        kind: {
+            **dict(states),
+            "compliance": compliance(states.get("met", 0), states.get("breached", 0)),
+        }
+        for kind, states in sorted(counts.items())
+    }
+    met = sum(states.get("met", 0) for states in counts.values())
+    breached = sum(states.get("breached", 0) for states in counts.values())
+    return {
+        "at": now.isoformat(),
+        "clocks": by_kind,
+        "compliance": compliance(met, breached),
+        "escalated_open": _count(session, IncidentRow.escalated.is_(True), open_only=True),
+        "waiting": _count(session, IncidentRow.state.in_([s.value for s in WAITING])),
+        "with_team": _count(session, IncidentRow.state.in_([s.value for s in WITH_TEAM])),
+    }
+
+
+def _count(session: Session, condition: Any, open_only: bool = False) -> int:
+    query = select(func.count()).select_from(IncidentRow).where(condition)
+    if open_only:
+        query = query.where(IncidentRow.state.in_([s.value for s in WAITING | WITH_TEAM]))
+    return int(session.scalar(query) or 0)
+
+
+def queue_view(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Incidents waiting for a team, oldest report first, with the teams excluded from each."""
+    rows = session.scalars(
+        select(IncidentRow)
+        .where(IncidentRow.state.in_([s.value for s in WAITING]))
+        .order_by(IncidentRow.reported_at, IncidentRow.id)
+    ).all()
+    excluded: dict[str, list[str]] = defaultdict(list)
+    ids = [r.id for r in rows]
+    for start in range(0, len(ids), 500):
+        for incident_id, team_id in session.execute(
+            select(IncidentExclusionRow.incident_id, IncidentExclusionRow.team_id).where(
+                IncidentExclusionRow.incident_id.in_(ids[start : start + 500])
+            )
+        ):
+            excluded[incident_id].append(team_id)
+    return [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "priority": r.priority,
+            "region": r.region,
+            "state": r.state,
+            "reported_at": r.reported_at.isoformat(),
+            "waiting_min": round(
+                (now - (r.waiting_since or r.reported_at)).total_seconds() / 60, 1
+            ),
+            "escalated": bool(r.escalated),
+            "excluded_teams": sorted(excluded.get(r.id, [])),
+        }
+        for r in rows
+    ]

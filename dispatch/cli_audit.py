@@ -1,0 +1,280 @@
+"""`everycall audit`: the auditor's commands. They open the audited database read-only."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Connection
+
+from dispatch.audit.source import open_read_only
+from dispatch.audit.verify import Digest, read_head, verify_log
+from dispatch.settings import Settings
+
+audit_app = typer.Typer(
+    help="Auditors: verify, replay and look back at the event history (read-only).",
+    no_args_is_help=True,
+)
+# Piped or logged output gets room for the tables; a terminal keeps its own width.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+progress_console = Console(stderr=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="the database to audit (default: EVERYCALL_DATABASE_URL)"),
+]
+
+
+@contextmanager
+def _source(url: str | None) -> Iterator[Connection]:
+    """One read-only transaction on the audited database: every read sees one snapshot."""
+    engine = open_read_only(url or Settings().database_url)
+    try:
+        with engine.connect() as connection, connection.begin():
+            yield connection
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (stdout stays clean for digests and reports)."""
+    bar = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=progress_console,
+        transient=True,
+        disable=not progress_console.is_terminal,  # no bar in pipes, logs and CI output
+    )
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def _moment(text: str) -> datetime:
+    """ISO 8601; a time without an offset is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _head(connection: Connection) -> Digest:
+    head = read_head(connection)
+    if head is None:
+        console.print("[red]FAIL[/] the database has no event log head")
+        raise typer.Exit(code=2)
+    return head
+
+
+@audit_app.command("verify")
+def verify(
+    digest: Annotated[
+        str | None, typer.Option(help="SEQ:HASH kept from `everycall audit digest`")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Recompute the hash chain; exit 1 naming the first bad entry (and check a kept digest)."""
+    try:
+        kept = Digest.parse(digest) if digest else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--digest") from error
+    with _source(database_url) as connection:
+        head = _head(connection)
+        with _progress("verifying", head.seq) as advance:
+            verdict = verify_log(connection, kept, on_progress=advance)
+    if verdict.finding is not None:
+        console.print(f"[red]FAIL[/] {verdict.finding}")
+        console.print(f"entries verified before it: {verdict.entries}")
+        raise typer.Exit(code=1)
+    against = f"; digest {kept} holds" if kept else ""
+    console.print(f"OK {verdict.entries} entries, chain intact, head {verdict.last}{against}")
+
+
+@audit_app.command("digest")
+def digest(database_url: DatabaseUrl = None) -> None:
+    """Print the log's head as `SEQ:HASH`: keep it outside the system, check it later."""
+    with _source(database_url) as connection:
+        typer.echo(str(_head(connection)))
+
+
+@audit_app.command("replay")
+def replay_cmd(
+    into: Annotated[str, typer.Option(help="an empty database URL to rebuild into")],
+    until: Annotated[
+        str | None, typer.Option(help="stop at this time (ISO 8601; no offset means UTC)")
+    ] = None,
+    from_kafka: Annotated[
+        bool, typer.Option(help="read the log's mirror on the everycall.audit topic instead")
+    ] = False,
+    bootstrap_servers: Annotated[
+        str | None, typer.Option(help="Kafka for --from-kafka (default: KAFKA_BOOTSTRAP_SERVERS)")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Rebuild every projection from the log alone, then compare it with the live one."""
+    from dispatch.audit.replay import ReplayError, kafka_entries, replay
+    from dispatch.db import make_engine
+
+    moment = _moment(until) if until else None
+    target = make_engine(into)
+    try:
+        with _source(database_url) as connection:
+            head = _head(connection)
+            entries = None
+            if from_kafka:
+                servers = bootstrap_servers or Settings().kafka_bootstrap_servers
+                if not servers:
+                    raise typer.BadParameter("no Kafka to read", param_hint="--bootstrap-servers")
+                with _progress("reading everycall.audit", head.seq) as advance:
+                    entries = kafka_entries(servers, head, on_progress=advance)
+            result = replay(connection, target, until=moment, entries=entries)
+    except ReplayError as error:
+        console.print(f"[red]FAIL[/] {error}")
+        raise typer.Exit(code=1) from error
+    finally:
+        target.dispose()
+    _print_replay(result, from_kafka)
+    if result.board.unprojected or (result.compared and result.differences):
+        raise typer.Exit(code=1)
+
+
+def _print_replay(result: Any, from_kafka: bool) -> None:
+    board = result.board
+    source = "the everycall.audit topic" if from_kafka else "the event log"
+    written = ", ".join(f"{n} {name}" for name, n in result.written.items() if n)
+    console.print(
+        f"replayed {board.events} events from {source} (up to seq {board.last_seq}): {written}"
+    )
+    for kind, count in sorted(board.unprojected.items()):
+        console.print(f"[red]no projector[/] for {kind}: {count} events not applied")
+    if not result.compared:
+        console.print("not compared: the live projection is of now, not of --until")
+        return
+    if not result.differences:
+        console.print("identical: the replayed projection equals the live one")
+        return
+    table = Table(title=f"{len(result.differences)} differences (live vs replayed)")
+    for column in ("table", "key", "column", "live", "replayed"):
+        table.add_column(column)
+    for d in result.differences[:200]:
+        table.add_row(d.table, d.key, d.column, repr(d.live), repr(d.replayed))
+    console.print(table)
+
+
+@audit_app.command("state")
+def state(
+    at: Annotated[str, typer.Option(help="the moment (ISO 8601; no offset means UTC)")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The board as it was at a moment: open incidents, who had what, running clocks."""
+    from dispatch.audit.pointintime import board_at
+
+    moment = _moment(at)
+    with _source(database_url) as connection:
+        board = board_at(connection, moment)
+    replayed = board.replay.board
+    console.print(
+        f"the board at {moment.isoformat()}: {replayed.events} events replayed "
+        f"(up to seq {replayed.last_seq}, last at {replayed.last_occurred_at or '-'})"
+    )
+    _table(
+        f"open incidents: {len(board.open_incidents)}",
+        ("id", "state", "priority", "kind", "region", "team_id", "reported_at"),
+        board.open_incidents,
+    )
+    _table(
+        f"teams with work: {len(board.busy_teams)}",
+        ("id", "name", "region", "active_tasks", "capacity", "status"),
+        board.busy_teams,
+    )
+    _table(
+        f"running SLA clocks: {len(board.running_clocks)}",
+        ("incident_id", "kind", "attempt", "team_id", "started_at", "deadline"),
+        board.running_clocks,
+    )
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows[:500]:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    if len(rows) > 500:
+        table.caption = f"first 500 of {len(rows)}"
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return "" if value is None else str(value)
+
+
+@audit_app.command("timeline")
+def timeline(
+    incident_id: Annotated[str, typer.Argument(help="the incident to trace")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Every event of one incident: who did what and when, with the routing explanation."""
+    from dispatch.audit.timeline import incident_timeline
+
+    with _source(database_url) as connection:
+        steps = incident_timeline(connection, incident_id)
+    if not steps:
+        console.print(f"no events about incident {incident_id}")
+        raise typer.Exit(code=1)
+    table = Table(title=f"incident {incident_id}: {len(steps)} events", title_justify="left")
+    for column in ("seq", "when", "event", "who"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what")
+    for step in steps:
+        event = f"{step.type}.v{step.version}"
+        table.add_row(str(step.seq), step.occurred_at, event, step.who, step.what)
+    console.print(table)
+    for step in steps:
+        if step.explanation:
+            _explanation(step.seq, step.explanation)
+
+
+def _explanation(seq: int, shortlist: list[dict[str, Any]]) -> None:
+    """The ranked short list behind an assignment, as routing stored it."""
+    columns: list[str] = []
+    for candidate in shortlist:
+        columns += [k for k in candidate if k not in columns]
+    table = Table(title=f"routing explanation (seq {seq})", title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for candidate in shortlist:
+        table.add_row(*(_cell(candidate.get(c)) for c in columns))
+    console.print(table)
+
+
+@audit_app.command("export")
+def export(
+    out: Annotated[Path, typer.Option(help="file to write")],
+    format: Annotated[str, typer.Option(help="jsonl or csv")] = "jsonl",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write the whole log for outside tools (hash = sha256(prev_hash + envelope))."""
+    from dispatch.audit.export import FORMATS, export_log
+
+    if format not in FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+    with _source(database_url) as connection:
+        head = _head(connection)
+        with _progress("exporting", head.seq) as advance:
+            count = export_log(connection, out, format, on_progress=advance)
+    console.print(f"exported {count} entries to {out} ({format})")

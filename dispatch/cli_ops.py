@@ -1,0 +1,294 @@
+"""`everycall incidents` and `everycall tasks`: the API's actions for operators without a browser.
+
+The commands use the same services as the API, straight on the database: what they change is
+staged in the outbox, and the relay of the running `everycall api` (or `serve`) publishes it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from dispatch import bootstrap
+from dispatch.auth import Caller, Role
+from dispatch.bootstrap import Services
+from models.errors import DomainError
+from models.incident import AreaClass, IncidentKind, IncidentState, Priority, ReporterChannel
+
+if TYPE_CHECKING:
+    from dispatch.board import IncidentView
+
+incidents_app = typer.Typer(help="Report, show and list incidents.", no_args_is_help=True)
+tasks_app = typer.Typer(help="What a team does with its task.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+TeamOption = Annotated[str, typer.Option(help="the team acting on its own task")]
+IdArgument = Annotated[str, typer.Argument(help="the incident id")]
+
+
+def operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return "unknown"
+
+
+def dispatcher_caller() -> Caller:
+    return Caller(Role.DISPATCHER, name=f"cli:{operator()}")
+
+
+def team_caller(team_id: str) -> Caller:
+    return Caller(Role.TEAM, team_id=team_id, name=f"cli:{operator()} for team {team_id}")
+
+
+@contextmanager
+def services_or_exit() -> Iterator[Services]:
+    """The database alone; a domain error or bad input ends the command with a clear message."""
+    try:
+        with bootstrap.database() as services:
+            yield services
+    except ValidationError as error:
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem["loc"]) or "input"
+            errors.print(f"[red]invalid {where}:[/red] {problem['msg']}")
+        raise typer.Exit(code=2) from error
+    except DomainError as error:
+        errors.print(f"[red]refused:[/red] {error}")
+        raise typer.Exit(code=1) from error
+
+
+# Incidents ------------------------------------------------------------------------------------
+
+
+@incidents_app.command("report")
+def report(
+    kind: Annotated[IncidentKind, typer.Option(help="what happened")],
+    lat: Annotated[float, typer.Option(help="latitude, WGS84 degrees")],
+    lon: Annotated[float, typer.Option(help="longitude, WGS84 degrees")],
+    priority: Annotated[Priority, typer.Option(help="dispatch priority")] = Priority.NORMAL,
+    address: Annotated[str, typer.Option(help="where, in words")] = "",
+    area_class: Annotated[
+        AreaClass | None, typer.Option(help="urban, rural or remote [from the place]")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="division code [from the place]")] = None,
+    channel: Annotated[ReporterChannel, typer.Option(help="how the call came in")] = (
+        ReporterChannel.PHONE_95598
+    ),
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="repeat the command with the same key: one incident")
+    ] = None,
+) -> None:
+    """Report an incident for dispatch; prints its id alone on the last line."""
+    from dispatch.intake import IncidentReport, accept_report
+
+    with services_or_exit() as services:
+        incident = IncidentReport(
+            kind=kind,
+            latitude=lat,
+            longitude=lon,
+            priority=priority,
+            address=address,
+            area_class=area_class,
+            region=region,
+            channel=channel,
+        )
+        incident_id = accept_report(services, incident, dispatcher_caller(), idempotency_key)
+    console.print("accepted; the outbox relay of the running everycall api publishes it")
+    typer.echo(incident_id)
+
+
+@incidents_app.command("show")
+def show(
+    incident_id: IdArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="print the view as JSON")] = False,
+) -> None:
+    """One incident: state, team, SLA clocks and timeline."""
+    from dispatch.board import incident_view
+
+    with services_or_exit() as services, services.reads() as session:
+        view = incident_view(session, incident_id)
+    if as_json:
+        typer.echo(view.model_dump_json(indent=2))
+        return
+    print_incident(view)
+
+
+@incidents_app.command("list")
+def list_(
+    state: Annotated[IncidentState | None, typer.Option(help="only in this state")] = None,
+    region: Annotated[str | None, typer.Option(help="only in this division")] = None,
+    priority: Annotated[Priority | None, typer.Option(help="only of this priority")] = None,
+    breached: Annotated[
+        bool | None, typer.Option("--breached/--not-breached", help="SLA breached or not")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """Incidents, filtered by state, region, priority or SLA breach."""
+    from dispatch.board import list_incidents
+
+    with services_or_exit() as services, services.reads() as session:
+        views = list_incidents(
+            session,
+            state=state,
+            region=region,
+            priority=priority,
+            breached=breached,
+            limit=limit,
+            offset=offset,
+        )
+    table = Table(title=f"{len(views)} incidents")
+    for column in ("id", "kind", "priority", "region", "state", "team", "reported", "flags"):
+        table.add_column(column)
+    for v in views:
+        table.add_row(
+            v.id,
+            str(v.kind),
+            str(v.priority),
+            v.region,
+            v.state,
+            v.team_id or "",
+            f"{v.reported_at:%Y-%m-%d %H:%M:%S}",
+            _flags(v),
+        )
+    console.print(table)
+
+
+@incidents_app.command("cancel")
+def cancel(
+    incident_id: IdArgument,
+    reason: Annotated[str, typer.Option(help="why: a false alarm, a call withdrawn")],
+) -> None:
+    """Cancel an incident, with the reason."""
+    from dispatch.lifecycle import cancel as cancel_incident
+
+    _as_dispatcher(incident_id, lambda s, c: cancel_incident(s, incident_id, c, reason))
+
+
+@incidents_app.command("priority")
+def priority(
+    incident_id: IdArgument,
+    to: Annotated[Priority, typer.Option("--to", help="the new priority")],
+) -> None:
+    """Change an incident's priority; SLA targets apply from the report time."""
+    from dispatch.lifecycle import change_priority
+
+    _as_dispatcher(incident_id, lambda s, c: change_priority(s, incident_id, c, to))
+
+
+@incidents_app.command("unlink")
+def unlink(incident_id: IdArgument) -> None:
+    """Unlink a report grouped as a duplicate: it is dispatched on its own."""
+    from dispatch.lifecycle import unlink_duplicate
+
+    _as_dispatcher(incident_id, lambda s, c: unlink_duplicate(s, incident_id, c))
+
+
+def _as_dispatcher(incident_id: str, action: Callable[[Services, Caller], IncidentView]) -> None:
+    with services_or_exit() as services:
+        view = action(services, dispatcher_caller())
+    console.print(f"incident {incident_id} is now {view.state} (priority {view.priority})")
+
+
+def _flags(view: IncidentView) -> str:
+    flags = ["escalated"] if view.escalated else []
+    flags += ["breached"] if any(c.state == "breached" for c in view.clocks) else []
+    flags += [f"duplicate of {view.master_id}"] if view.master_id else []
+    return ", ".join(flags)
+
+
+def print_incident(view: IncidentView) -> None:
+    head = Table(title=f"incident {view.id}", show_header=False)
+    for name in ("kind", "priority", "state", "team_id", "region", "area_class", "address"):
+        head.add_row(name.replace("_", " "), str(getattr(view, name) or ""))
+    head.add_row("place", f"{view.latitude:.5f}, {view.longitude:.5f}")
+    head.add_row("reported at", f"{view.reported_at:%Y-%m-%d %H:%M:%S %Z}")
+    head.add_row("flags", _flags(view))
+    console.print(head)
+    clocks = Table(title="SLA clocks")
+    for column in ("clock", "started", "deadline", "state", "warned"):
+        clocks.add_column(column)
+    for c in view.clocks:
+        warned = "75 %" if c.warned_75 else "50 %" if c.warned_50 else ""
+        clocks.add_row(
+            c.kind, f"{c.started_at:%H:%M:%S}", f"{c.deadline:%H:%M:%S}", c.state, warned
+        )
+    console.print(clocks)
+    timeline = Table(title="timeline")
+    for column in ("seq", "at", "event"):
+        timeline.add_column(column, no_wrap=True)
+    timeline.add_column("actor", overflow="fold")
+    timeline.add_column("details", overflow="fold")  # wrapped, never cut: it is the record
+    for t in view.timeline:
+        timeline.add_row(str(t.seq), f"{t.at:%H:%M:%S}", t.type, t.actor, _details(t.details))
+    console.print(timeline)
+
+
+def _details(details: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in details.items())
+
+
+# Tasks ----------------------------------------------------------------------------------------
+
+
+def _act(incident_id: str, team: str, action: Callable[[Services, Caller], IncidentView]) -> None:
+    with services_or_exit() as services:
+        view = action(services, team_caller(team))
+    console.print(f"incident {incident_id} is now {view.state} (team {view.team_id or '-'})")
+
+
+@tasks_app.command("ack")
+def ack(incident_id: IdArgument, team: TeamOption) -> None:
+    """The team takes the task."""
+    from dispatch.lifecycle import acknowledge
+
+    _act(incident_id, team, lambda s, c: acknowledge(s, incident_id, c))
+
+
+@tasks_app.command("decline")
+def decline(
+    incident_id: IdArgument,
+    team: TeamOption,
+    reason: Annotated[str, typer.Option(help="why the team cannot go")],
+) -> None:
+    """The team cannot take the task; it goes back for dispatch."""
+    from dispatch.lifecycle import decline as decline_task
+
+    _act(incident_id, team, lambda s, c: decline_task(s, incident_id, c, reason))
+
+
+@tasks_app.command("en-route")
+def en_route(incident_id: IdArgument, team: TeamOption) -> None:
+    """The team is on its way."""
+    from dispatch.lifecycle import mark_en_route
+
+    _act(incident_id, team, lambda s, c: mark_en_route(s, incident_id, c))
+
+
+@tasks_app.command("on-scene")
+def on_scene(incident_id: IdArgument, team: TeamOption) -> None:
+    """The team has arrived."""
+    from dispatch.lifecycle import mark_on_scene
+
+    _act(incident_id, team, lambda s, c: mark_on_scene(s, incident_id, c))
+
+
+@tasks_app.command("resolve")
+def resolve(
+    incident_id: IdArgument,
+    team: TeamOption,
+    notes: Annotated[str, typer.Option(help="what was done")] = "",
+) -> None:
+    """The job is done."""
+    from dispatch.lifecycle import resolve as resolve_task
+
+    _act(incident_id, team, lambda s, c: resolve_task(s, incident_id, c, notes))

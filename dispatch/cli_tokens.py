@@ -1,0 +1,73 @@
+"""`everycall tokens`: create, list and revoke API tokens (stored hashed, shown once)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dispatch import bootstrap
+from dispatch.auth import Role, TokenError, issue_token, list_tokens, revoke_token
+from dispatch.settings import Settings
+
+tokens_app = typer.Typer(
+    help="API tokens for the dispatch center, the teams, auditors and admins.",
+    no_args_is_help=True,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+@tokens_app.command("create")
+def create(
+    role: Annotated[Role, typer.Option(help="what the token may do")],
+    team: Annotated[str | None, typer.Option(help="the team a team token acts for")] = None,
+    name: Annotated[str, typer.Option(help="who holds it, shown in the event log")] = "",
+) -> None:
+    """Create a token; its plaintext is printed once, alone on the last line."""
+    settings = Settings()
+    try:
+        with bootstrap.database(settings) as services, services.sessions.begin() as session:
+            token_id, token = issue_token(
+                session,
+                role,
+                team,
+                name=name,
+                pepper=settings.api_token_pepper,
+                at=services.clock.now(),
+            )
+    except TokenError as error:
+        errors.print(f"[red]cannot create the token:[/red] {error}")
+        raise typer.Exit(code=2) from error
+    bound = f" for team {team}" if team else ""
+    console.print(f"created {role.value} token {token_id}{bound}; it is shown only this once:")
+    typer.echo(token)
+
+
+@tokens_app.command("revoke")
+def revoke(token_id: Annotated[str, typer.Argument(help="the id shown by `tokens list`")]) -> None:
+    """Revoke a token: every later request with it is refused (401)."""
+    try:
+        with bootstrap.database() as services, services.sessions.begin() as session:
+            revoke_token(session, token_id, services.clock.now())
+    except TokenError as error:
+        errors.print(f"[red]cannot revoke:[/red] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(f"token {token_id} revoked")
+
+
+@tokens_app.command("list")
+def list_() -> None:
+    """Every token with its role, team and state (never the secret)."""
+    with bootstrap.database() as services, services.reads() as session:
+        tokens = list_tokens(session)
+    table = Table(title=f"{len(tokens)} API tokens")
+    for column in ("id", "role", "team", "name", "created", "state"):
+        table.add_column(column)
+    for t in tokens:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+        created = f"{t.created_at:%Y-%m-%d %H:%M}"
+        table.add_row(t.id, t.role.value, t.team_id or "", t.name, created, state)
+    console.print(table)

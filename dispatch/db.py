@@ -1,0 +1,258 @@
+"""Tables for the state of incidents, teams and assignments, plus the outbox and dead letters.
+
+The event log's tables live in events/log.py and share the engine and the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Engine,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from events.log import LogBase, SqlEventLog, UtcDateTime, install_append_only_guards
+from models.team import GeoPoint, Skill, Team, TeamStatus
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(64), index=True)
+    home_lat: Mapped[float] = mapped_column(Float)
+    home_lon: Mapped[float] = mapped_column(Float)
+    leader: Mapped[str] = mapped_column(String(100), default="")
+    members: Mapped[int] = mapped_column(Integer)
+    party_members: Mapped[int] = mapped_column(Integer)
+    skills: Mapped[str] = mapped_column(String(200), doc="comma-separated Skill values")
+    capacity: Mapped[int] = mapped_column(Integer)
+    reserve: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=TeamStatus.AVAILABLE.value)
+    active_tasks: Mapped[int] = mapped_column(Integer, default=0)
+    # the last location fix a team reported; routing falls back to home when it is stale
+    fix_lat: Mapped[float | None] = mapped_column(Float, default=None)
+    fix_lon: Mapped[float | None] = mapped_column(Float, default=None)
+    fix_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_finished_at: Mapped[datetime | None] = mapped_column(default=None, doc="for rest rotation")
+
+    def to_team(self) -> Team:
+        return Team(
+            id=self.id,
+            name=self.name,
+            region=self.region,
+            home=GeoPoint(latitude=self.home_lat, longitude=self.home_lon),
+            leader=self.leader,
+            members=self.members,
+            party_members=self.party_members,
+            skills=frozenset(Skill(s) for s in self.skills.split(",") if s),
+            capacity=self.capacity,
+            reserve=self.reserve,
+            status=TeamStatus(self.status),
+        )
+
+    @staticmethod
+    def values_of(team: Team) -> dict[str, Any]:
+        return {
+            "id": team.id,
+            "name": team.name,
+            "region": team.region,
+            "home_lat": team.home.latitude,
+            "home_lon": team.home.longitude,
+            "leader": team.leader,
+            "members": team.members,
+            "party_members": team.party_members,
+            "skills": ",".join(sorted(team.skills)),
+            "capacity": team.capacity,
+            "reserve": team.reserve,
+            "status": team.status.value,
+            "active_tasks": 0,
+        }
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(16), index=True)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(500), default="")
+    area_class: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(64), index=True)
+    reported_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    team_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    report_event_id: Mapped[str] = mapped_column(String(64))
+    # lifecycle (issue 4): escalation flag, storm grouping, milestones of the current task
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    master_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    waiting_since: Mapped[datetime | None] = mapped_column(
+        default=None, doc="since when it waits for a team; the watchdog escalates long waits"
+    )
+    acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
+    arrived_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AssignmentRow(Base):
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(String(64), index=True)
+    team_id: Mapped[str] = mapped_column(String(64), index=True)
+    assigned_at: Mapped[datetime]
+    distance_km: Mapped[float] = mapped_column(Float)
+    rule: Mapped[str] = mapped_column(String(32))
+    explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class IncidentExclusionRow(Base):
+    """A team that must not be chosen again for an incident (it declined or missed the ack)."""
+
+    __tablename__ = "incident_exclusions"
+
+    incident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SlaClockRow(Base):
+    """An SLA clock with its stored deadline: the watchdog reads these, so they survive restarts.
+
+    `next_due_at` is the next warning or the deadline, whichever comes first (None once the
+    watchdog has nothing left to do with it); see models/sla.py for the clock rules.
+    """
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer, doc="acknowledge clocks: 1 per assignment")
+    team_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime]
+    target_s: Mapped[float] = mapped_column(Float)
+    paused_s: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_since: Mapped[datetime | None] = mapped_column(default=None)
+    deadline: Mapped[datetime]
+    warned_50: Mapped[bool] = mapped_column(Boolean, default=False)
+    warned_75: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OutboxRow(Base):
+    """A message to publish, written in the same transaction as the change it announces."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(String(128))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class DeadLetterRow(Base):
+    """A record that could not be handled, kept with its reason (also sent to the DLQ topic)."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
+
+
+class ApiTokenRow(Base):
+    """An API token: only its keyed SHA-256 hash is stored; the plaintext is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class IdempotencyKeyRow(Base):
+    """A client's Idempotency-Key and the incident its first request created."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the request body")
+    incident_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and write-locking transactions."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the lock up front: two that both read first would deadlock.
+        readonly = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table that is missing (idempotent) and the event log's head row."""
+    Base.metadata.create_all(engine)
+    LogBase.metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        SqlEventLog().create_head(session)
+    install_append_only_guards(engine)  # the database refuses UPDATE/DELETE of the event log
+
+
+READ_ONLY_OPTION = "everycall_read_only"
+
+
+def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions for writing, or (read_only) for reading without taking SQLite's write lock."""
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    return sessionmaker(bind, expire_on_commit=False)

@@ -1,0 +1,339 @@
+"""The long-running processes: the API, the dispatcher, the SLA watchdog and the outbox relay,
+each alone or all in one (`everycall serve`)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import nullcontext
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from dispatch import bootstrap
+from dispatch.bootstrap import Services
+from dispatch.outbox import relay
+from dispatch.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger("everycall.processes")
+console = Console()
+
+RELAY_MAX_BACKOFF_S = 5.0
+STOP_POLL_S = 0.1
+
+
+class OutboxRelay:
+    """Publishes the outbox every `interval_s` from a daemon thread.
+
+    A broker outage only delays publishing (with growing pauses between tries); requests that
+    stage events never wait for Kafka.
+    """
+
+    def __init__(self, services: Services, interval_s: float | None = None) -> None:
+        self._services = services
+        self._interval_s = interval_s or services.settings.relay_interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.published = 0
+        self.failures = 0  # consecutive failed tries; 0 once a try succeeds
+        self.last_error: str | None = None
+
+    def publish_pending(self) -> int:
+        """One pass: publish what waits in the outbox (and the event log's new entries)."""
+        return relay(self._services.sessions, self._services.publisher)
+
+    def _run(self) -> None:
+        delay = self._interval_s
+        while not self._stop.wait(delay):
+            try:
+                self.published += self.publish_pending()
+                self.failures, self.last_error, delay = 0, None, self._interval_s
+            except Exception as error:  # the broker or the database is away: try again later
+                self.failures += 1
+                self.last_error = f"{type(error).__name__}: {error}"
+                delay = min(self._interval_s * 2**self.failures, RELAY_MAX_BACKOFF_S)
+                log.warning("outbox relay failed (%s); next try in %.1fs", self.last_error, delay)
+
+    def start(self) -> OutboxRelay:
+        self._thread = threading.Thread(
+            target=self._run, name="everycall-outbox-relay", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop after the current pass; a pass stuck on a dead broker is left to die with us."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def __enter__(self) -> OutboxRelay:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+# The loops ------------------------------------------------------------------------------------
+
+
+async def sleep_unless_stopped(stop: Callable[[], bool], seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    while not stop() and loop.time() < until:
+        await asyncio.sleep(min(STOP_POLL_S, max(0.0, until - loop.time())))
+
+
+async def watchdog_loop(services: Services, stop: Callable[[], bool]) -> None:
+    """Run the SLA watchdog flow every `watchdog_interval_s` until `stop()`; a failed run is
+    logged and the next one comes on time (deadlines are stored, so nothing is lost)."""
+    from flows.watchdog import sla_watchdog
+
+    while not stop():
+        try:
+            outcome = sla_watchdog()
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            log.exception("SLA watchdog run failed; retrying on the next tick")
+        await sleep_unless_stopped(stop, services.settings.watchdog_interval_s)
+
+
+async def finished_unless_stopped(work: Awaitable[None], stop: Callable[[], bool]) -> bool:
+    """Await `work`, but give it up when `stop()` turns true (Prefect's start can take long)."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        if stop():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return False
+        await asyncio.wait({task}, timeout=STOP_POLL_S)
+    task.result()
+    return True
+
+
+def seed_registry_if_empty(services: Services) -> int:
+    """The embedded default starts with the Hubei registry, so a first report finds a team."""
+    from dispatch.teams import list_teams, replace_registry
+    from models.hubei import hubei_registry
+
+    with services.sessions.begin() as session:
+        if list_teams(session):
+            return 0
+        return replace_registry(session, hubei_registry(), services.clock.now())
+
+
+# Running them ---------------------------------------------------------------------------------
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the `with` blocks stop the embedded broker and close."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def run_api(
+    app: FastAPI, host: str, port: int, on_started: Callable[[], None] | None = None
+) -> None:
+    """Serve `app` until SIGINT/SIGTERM; uvicorn shuts the app down gracefully first."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    if on_started is not None:
+        threading.Thread(target=_when_started, args=(server, on_started), daemon=True).start()
+    server.run()
+
+
+def _when_started(server: object, then: Callable[[], None]) -> None:
+    while not getattr(server, "started", False) and not getattr(server, "should_exit", False):
+        threading.Event().wait(0.05)
+    if getattr(server, "started", False):
+        then()
+
+
+def run_serve(settings: Settings, host: str, port: int, seed: bool = True) -> int:
+    """API, outbox relay, dispatcher and watchdog in one process, on one set of services.
+
+    Returns the exit code: 0 after an operator's stop, 1 when the dispatcher or watchdog died.
+    """
+    from dispatch.api import create_app
+
+    stop_on_sigterm()
+    with bootstrap.running(settings) as services:
+        if seed and (seeded := seed_registry_if_empty(services)):
+            console.print(f"seeded the registry with {seeded} Hubei teams")
+        workers = Workers(services).start()
+        try:
+            run_api(
+                create_app(lambda: nullcontext(services)),
+                host,
+                port,
+                on_started=lambda: _announce(host, port, services),
+            )
+        except KeyboardInterrupt:
+            pass  # SIGINT or SIGTERM: the API has shut down gracefully; now the rest
+        finally:
+            workers.stop()
+    if workers.failure is not None:
+        console.print(f"[red]stopped: the dispatcher or watchdog failed:[/red] {workers.failure!r}")
+        return 1
+    console.print("everycall stopped")
+    return 0
+
+
+class Workers:
+    """The dispatcher and the watchdog, each on an event loop in a thread of its own, so a
+    long routing batch never holds back a deadline."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._stop = threading.Event()
+        self._prefect_up = threading.Event()  # the watchdog waits: Prefect is started once
+        self._threads = [
+            threading.Thread(
+                target=self._guard, args=(self._dispatch,), name="everycall-dispatcher"
+            ),
+            threading.Thread(target=self._guard, args=(self._watch,), name="everycall-watchdog"),
+        ]
+        self.failure: BaseException | None = None
+
+    def start(self) -> Workers:
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
+        return self
+
+    def _guard(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        try:
+            asyncio.run(loop())
+        except Exception as error:
+            self.failure = error
+            log.exception("the dispatcher or the watchdog stopped; stopping everycall serve")
+            signal.raise_signal(signal.SIGTERM)  # uvicorn shuts down as for an operator's stop
+
+    async def _dispatch(self) -> None:
+        from flows.dispatcher import prefect_ready, run_dispatcher
+
+        if await finished_unless_stopped(prefect_ready(), self._stop.is_set):
+            self._prefect_up.set()
+            await run_dispatcher(self._services, stop=self._stop.is_set)
+
+    async def _watch(self) -> None:
+        while not self._prefect_up.is_set():
+            if self._stop.is_set():
+                return
+            await asyncio.sleep(STOP_POLL_S)
+        await watchdog_loop(self._services, self._stop.is_set)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout_s)
+
+
+def _announce(host: str, port: int, services: Services) -> None:
+    console.print(
+        f"everycall serving on http://{host}:{port} (docs at /docs); "
+        f"broker {services.bootstrap_servers}; database {services.engine.url.render_as_string()}"
+    )
+
+
+def run_api_alone(settings: Settings, host: str, port: int) -> None:
+    from dispatch.api import create_app
+
+    stop_on_sigterm()
+    run_api(
+        create_app(lambda: bootstrap.running(settings)),
+        host,
+        port,
+        on_started=lambda: console.print(f"everycall api on http://{host}:{port}"),
+    )
+
+
+def run_dispatcher_alone(settings: Settings) -> None:
+    from flows.dispatcher import run_dispatcher
+
+    stop_on_sigterm()
+    with bootstrap.running(settings) as services:
+        console.print(f"dispatcher consuming from {services.bootstrap_servers}")
+        asyncio.run(run_dispatcher(services, stop=lambda: False))
+
+
+def run_watchdog_alone(settings: Settings) -> None:
+    stop_on_sigterm()
+    with bootstrap.running(settings) as services:  # each flow run publishes what it staged
+        console.print(f"SLA watchdog every {settings.watchdog_interval_s}s")
+        asyncio.run(watchdog_loop(services, stop=lambda: False))
+
+
+# The commands ---------------------------------------------------------------------------------
+
+HostOption = Annotated[
+    str | None, typer.Option(help="interface to listen on [settings: 127.0.0.1]")
+]
+PortOption = Annotated[int | None, typer.Option(min=0, max=65535, help="port [settings: 8000]")]
+
+
+def serve(
+    host: HostOption = None,
+    port: PortOption = None,
+    seed: Annotated[
+        bool, typer.Option(help="seed the Hubei registry when the database has no teams")
+    ] = True,
+) -> None:
+    """Run the API, the dispatcher, the SLA watchdog and the outbox relay in one process."""
+    settings = Settings()
+    try:
+        code = run_serve(settings, host or settings.api_host, _port(port, settings), seed)
+    except KeyboardInterrupt:
+        code = 0  # stopped while starting or stopping
+        console.print("everycall stopped")
+    raise typer.Exit(code)
+
+
+def api(host: HostOption = None, port: PortOption = None) -> None:
+    """Run the HTTP API (with its outbox relay) alone."""
+    settings = Settings()
+    try:
+        run_api_alone(settings, host or settings.api_host, _port(port, settings))
+    except KeyboardInterrupt:
+        console.print("api stopped")
+
+
+def dispatcher() -> None:
+    """Consume reported incidents and route them, batch by batch, until interrupted."""
+    try:
+        run_dispatcher_alone(Settings())
+    except KeyboardInterrupt:
+        console.print("dispatcher stopped")
+
+
+def watchdog() -> None:
+    """Run the SLA watchdog on its schedule until interrupted."""
+    try:
+        run_watchdog_alone(Settings())
+    except KeyboardInterrupt:
+        console.print("watchdog stopped")
+
+
+def _port(port: int | None, settings: Settings) -> int:
+    return settings.api_port if port is None else port

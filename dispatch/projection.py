@@ -1,0 +1,491 @@
+"""Projections rebuilt from the event log alone: one projector per event type folds events into
+a `Board` (rows by table and key) that is then written to an empty database in bulk.
+
+Replay is deterministic: projectors read nothing but the event (no clock, no registry, no
+database); everything a state change needs travels in its payload.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import JSON, Column, Connection, Engine, Table
+
+from dispatch.db import Base
+from events.log import Entry, UtcDateTime
+from events.schemas import EventRejected, latest_version, upcast_payload
+from models.sla import ClockKind, ClockState, SlaClock
+
+# State tables that are not projections of the log: operational plumbing, with the reason.
+NOT_PROJECTED: dict[str, str] = {
+    "outbox": "messages waiting for Kafka; deleted once published",
+    "dead_letters": "records that never became events (kept with the reason, not logged)",
+    "api_tokens": "credentials: never logged, so never replayed",
+    "idempotency_keys": "request deduplication for the HTTP API, not dispatch state",
+}
+
+
+class Event(NamedTuple):
+    """A logged event as projectors see it: the payload already upcast to the newest version."""
+
+    seq: int
+    event_id: str
+    type: str
+    occurred_at: str
+    producer: str
+    payload: dict[str, Any]
+
+
+Projector = Callable[["Board", Event], None]
+PROJECTORS: dict[str, Projector] = {}
+
+
+def projects(*event_types: str) -> Callable[[Projector], Projector]:
+    """Decorator: `fn(board, event)` applies events of these types to the board."""
+
+    def register(projector: Projector) -> Projector:
+        for event_type in event_types:
+            PROJECTORS[event_type] = projector
+        return projector
+
+    return register
+
+
+def moment(value: Any) -> datetime | None:
+    """An ISO timestamp (as payloads and board rows hold them) as an aware datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def sqlite_time(value: Any) -> str | None:
+    """An ISO timestamp as SQLAlchemy stores it in SQLite (naive UTC, microseconds)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value[-1:] == "Z" and value[10:11] == "T":
+        if len(value) == 20:  # "2026-07-01T08:01:00Z": the common case, without parsing
+            return f"{value[:10]} {value[11:19]}.000000"
+        if len(value) == 27:
+            return f"{value[:10]} {value[11:26]}"
+    parsed = moment(value)
+    return (
+        None
+        if parsed is None
+        else parsed.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    )
+
+
+@dataclass
+class Board:
+    """Every projected table as rows in memory: keyed tables by primary key, others in order.
+
+    Times stay ISO text, as the payloads carry them: `write_board` converts them once per row.
+    """
+
+    keyed: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=dict)
+    appended: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    events: int = 0
+    last_seq: int = 0
+    last_occurred_at: str = ""
+    unprojected: Counter[str] = field(default_factory=Counter)
+
+    def rows(self, table: str) -> dict[Any, dict[str, Any]]:
+        return self.keyed.setdefault(table, {})
+
+    def append(self, table: str, row: dict[str, Any]) -> None:
+        self.appended.setdefault(table, []).append(row)
+
+    def new_row(self, table: str, **values: Any) -> dict[str, Any]:
+        return _row(table, **values)
+
+
+def _row(table: str, **values: Any) -> dict[str, Any]:
+    """A full row of `table`: the given values, column defaults for the rest."""
+    return {**_defaults(table), **values}
+
+
+_DEFAULTS: dict[str, dict[str, Any]] = {}
+
+
+def _defaults(table: str) -> dict[str, Any]:
+    if table not in _DEFAULTS:
+        _DEFAULTS[table] = {
+            column.name: _scalar_default(column)
+            for column in Base.metadata.tables[table].columns
+            if not (column.primary_key and column.autoincrement is True)
+        }
+    return _DEFAULTS[table]
+
+
+def _scalar_default(column: Column[Any]) -> Any:
+    default = column.default
+    return getattr(default, "arg", None) if default is not None and default.is_scalar else None
+
+
+def fold(
+    entries: Iterable[Entry], until: datetime | None = None, board: Board | None = None
+) -> Board:
+    """Apply entries in order; with `until`, stop before the first event that occurred later."""
+    board = board or Board()
+    newest: dict[tuple[str, int], int] = {}
+    loads = orjson.loads
+    for entry in entries:
+        envelope = loads(entry.envelope)
+        if until is not None and moment(envelope["occurred_at"]) > until:  # type: ignore[operator]
+            break
+        event = _event_of(entry.seq, envelope, newest, board)
+        board.events += 1
+        board.last_seq, board.last_occurred_at = entry.seq, envelope["occurred_at"]
+        projector = PROJECTORS.get(event.type) if event is not None else None
+        if projector is None:
+            board.unprojected[f"{envelope['type']}.v{envelope['version']}"] += 1
+            continue
+        assert event is not None
+        projector(board, event)
+    return board
+
+
+def _event_of(
+    seq: int, envelope: dict[str, Any], newest: dict[tuple[str, int], int], board: Board
+) -> Event | None:
+    kind, version, payload = envelope["type"], envelope["version"], envelope["payload"]
+    if (kind, version) not in newest:
+        try:
+            newest[(kind, version)] = latest_version(kind)
+        except EventRejected:
+            return None  # a type no schema knows: reported as unprojected
+    if version != newest[(kind, version)]:
+        payload = upcast_payload(kind, version, payload, newest[(kind, version)])
+    return Event(
+        seq, envelope["event_id"], kind, envelope["occurred_at"], envelope["producer"], payload
+    )
+
+
+def projected_tables() -> list[Table]:
+    """The state tables a replay rebuilds, in creation order."""
+    return [t for t in Base.metadata.sorted_tables if t.name not in NOT_PROJECTED]
+
+
+def write_board(board: Board, engine: Engine, chunk: int = 20_000) -> dict[str, int]:
+    """Insert the board into `engine`'s (empty) tables in bulk; returns rows per table."""
+    written: dict[str, int] = {}
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.begin() as connection:
+        rebuild = _drop_sqlite_indexes(connection) if sqlite else []
+        for table in projected_tables():
+            rows = list(board.keyed.get(table.name, {}).values())
+            rows += board.appended.get(table.name, [])
+            finish = FINISHERS.get(table.name)
+            if finish is not None:
+                rows = [finish(row) for row in rows]
+            for start in range(0, len(rows), chunk):
+                part = rows[start : start + chunk]
+                if sqlite:
+                    _insert_sqlite(connection, table, part)
+                else:
+                    connection.execute(table.insert(), [_with_datetimes(table, r) for r in part])
+            written[table.name] = len(rows)
+        for create_index in rebuild:  # one sorted build beats growing an index row by row
+            connection.exec_driver_sql(create_index)
+    return written
+
+
+def _drop_sqlite_indexes(connection: Connection) -> list[str]:
+    """Drop the projected tables' secondary indexes; returns the statements that rebuild them."""
+    names = [t.name for t in projected_tables()]
+    found = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({', '.join('?' * len(names))})",
+        tuple(names),
+    ).all()
+    for name, _ in found:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [str(create) for _, create in found]
+
+
+def _insert_sqlite(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Straight to the driver, values as SQLAlchemy would store them: the replay's hot path."""
+    if not rows:
+        return
+    names = list(rows[0])
+    quoted = ", ".join(f'"{name}"' for name in names)
+    statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(names))})'
+    converters = [
+        (i, convert)
+        for i, name in enumerate(names)
+        if (convert := _sqlite_converter(table.c[name])) is not None
+    ]
+    values_of = itemgetter(*names)  # rows of one table share their keys (see _row)
+    values = []
+    for row in rows:
+        row_values = list(values_of(row))
+        for i, convert in converters:
+            row_values[i] = convert(row_values[i])
+        values.append(tuple(row_values))
+    connection.exec_driver_sql(statement, values)
+
+
+def _sqlite_converter(column: Column[Any]) -> Callable[[Any], Any] | None:
+    if isinstance(column.type, UtcDateTime):
+        return sqlite_time
+    if isinstance(column.type, JSON):
+        return json.dumps
+    return None
+
+
+def _with_datetimes(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    return {k: moment(v) if isinstance(table.c[k].type, UtcDateTime) else v for k, v in row.items()}
+
+
+# --- incidents and tasks --------------------------------------------------------------------
+
+INCIDENT_FIELDS = (
+    "id", "kind", "priority", "latitude", "longitude", "address",
+    "area_class", "channel", "region",
+)  # fmt: skip
+
+
+@projects("incident.reported")
+def incident_reported(board: Board, event: Event) -> None:
+    p = event.payload
+    board.rows("incidents")[p["id"]] = board.new_row(
+        "incidents",
+        **{name: p[name] for name in INCIDENT_FIELDS},
+        reported_at=p["reported_at"],
+        state="reported",
+        report_event_id=event.event_id,
+    )
+    if "waiting_since" in _defaults("incidents"):
+        board.rows("incidents")[p["id"]]["waiting_since"] = p["reported_at"]
+
+
+@projects("incident.queued")
+def incident_queued(board: Board, event: Event) -> None:
+    board.rows("incidents")[event.payload["incident_id"]]["state"] = "queued"
+
+
+@projects("team.assigned")
+def team_assigned(board: Board, event: Event) -> None:
+    p = event.payload
+    assigned_at = p["assigned_at"]
+    incident = board.rows("incidents")[p["incident_id"]]
+    incident.update(state="assigned", team_id=p["team_id"], assigned_at=assigned_at)
+    if "waiting_since" in incident:
+        incident["waiting_since"] = None
+    board.append(
+        "assignments",
+        board.new_row(
+            "assignments",
+            incident_id=p["incident_id"],
+            team_id=p["team_id"],
+            assigned_at=assigned_at,
+            distance_km=p["distance_km"],
+            rule=p["rule"],
+            explanation=p["explanation"],
+        ),
+    )
+    _change_load(board, p["team_id"], +1)
+
+
+@projects("task.resolved")
+def task_resolved(board: Board, event: Event) -> None:
+    p = event.payload
+    resolved_at = p["resolved_at"]
+    _lifecycle(board, p, default_state="resolved").update(resolved_at=resolved_at)
+    _change_load(board, p["team_id"], -1, finished_at=resolved_at)
+
+
+def _change_load(
+    board: Board, team_id: str | None, delta: int, finished_at: str | None = None
+) -> None:
+    team = board.rows("teams").get(team_id) if team_id else None
+    if team is None:  # a retired team's tasks no longer count anywhere
+        return
+    team["active_tasks"] = max(0, team["active_tasks"] + delta)
+    if finished_at is not None:
+        team["last_finished_at"] = finished_at
+
+
+# --- the lifecycle (issue 4): every payload carries the state after it and its clocks --------
+
+
+def _lifecycle(board: Board, p: dict[str, Any], default_state: str = "") -> dict[str, Any]:
+    """The incident after a lifecycle event: its state as the event says, clocks upserted."""
+    incident = board.rows("incidents")[p["incident_id"]]
+    state = p.get("state") or default_state
+    if state:
+        incident["state"] = state
+    for snapshot in p.get("clocks") or ():
+        _upsert_clock(board, p["incident_id"], snapshot)
+    return incident
+
+
+def _upsert_clock(board: Board, incident_id: str, snapshot: dict[str, Any]) -> None:
+    # A clock changes many times: keep its latest snapshot, make the row once (clock_row).
+    key = (incident_id, snapshot["kind"], snapshot["attempt"])
+    board.rows("sla_clocks")[key] = {"incident_id": incident_id, "snapshot": snapshot}
+
+
+def clock_row(kept: dict[str, Any]) -> dict[str, Any]:
+    """A clock's row from its snapshot: the deadline it carries, and when it is next due."""
+    c = kept["snapshot"]
+    target = timedelta(minutes=c["target_minutes"])
+    started_at, deadline = c["started_at"], c["deadline"]  # ISO text, stored as such
+    # exact from the deadline: the snapshot's minutes are rounded
+    paused_for = datetime.fromisoformat(deadline) - datetime.fromisoformat(started_at) - target
+    return _row(
+        "sla_clocks",
+        incident_id=kept["incident_id"],
+        kind=c["kind"],
+        attempt=c["attempt"],
+        team_id=c.get("team_id"),
+        state=c["state"],
+        started_at=started_at,
+        target_s=target.total_seconds(),
+        paused_s=paused_for.total_seconds(),
+        paused_since=c.get("paused_since"),
+        deadline=deadline,
+        warned_50=c["warned_50"],
+        warned_75=c["warned_75"],
+        next_due_at=_next_due_at(c, target, paused_for) if c["state"] == "running" else None,
+        closed_at=c.get("closed_at"),
+    )
+
+
+def _next_due_at(c: dict[str, Any], target: timedelta, paused_for: timedelta) -> datetime | None:
+    """The domain's own rule (models/sla.py), for a clock that still runs."""
+    warned = frozenset(f for f, on in ((0.5, c["warned_50"]), (0.75, c["warned_75"])) if on)
+    clock = SlaClock(
+        kind=ClockKind(c["kind"]),
+        started_at=datetime.fromisoformat(c["started_at"]),
+        target=target,
+        state=ClockState(c["state"]),
+        paused_for=paused_for,
+        warned=warned,
+    )
+    return clock.next_due_at()
+
+
+FINISHERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"sla_clocks": clock_row}
+
+
+def _exclude(board: Board, incident_id: str, team_id: str, reason: str) -> None:
+    board.rows("incident_exclusions").setdefault(
+        (incident_id, team_id),
+        board.new_row(
+            "incident_exclusions", incident_id=incident_id, team_id=team_id, reason=reason[:200]
+        ),
+    )
+
+
+@projects(
+    "sla.clocks_started", "sla.warning", "sla.breached", "task.departed", "incident.reprioritized"
+)
+def clocks_moved(board: Board, event: Event) -> None:
+    incident = _lifecycle(board, event.payload)
+    if event.type == "incident.reprioritized":
+        incident["priority"] = event.payload["new_priority"]
+
+
+@projects("task.acknowledged")
+def task_acknowledged(board: Board, event: Event) -> None:
+    p = event.payload
+    _lifecycle(board, p).update(acknowledged_at=p["acknowledged_at"])
+
+
+@projects("task.arrived")
+def task_arrived(board: Board, event: Event) -> None:
+    p = event.payload
+    _lifecycle(board, p).update(arrived_at=p["arrived_at"])
+
+
+@projects("task.declined")
+def task_declined(board: Board, event: Event) -> None:
+    p = event.payload
+    incident = _lifecycle(board, p)
+    incident.update(team_id=None, acknowledged_at=None, waiting_since=p["declined_at"])
+    _exclude(board, p["incident_id"], p["team_id"], f"declined: {p['reason']}")
+    _change_load(board, p["team_id"], -1)
+
+
+@projects("task.reassigned")
+def task_reassigned(board: Board, event: Event) -> None:
+    p = event.payload
+    incident = _lifecycle(board, p)
+    incident.update(team_id=None, waiting_since=p["withdrawn_at"])
+    _exclude(board, p["incident_id"], p["from_team_id"], p["reason"])
+    _change_load(board, p["from_team_id"], -1)
+
+
+@projects("incident.escalated")
+def incident_escalated(board: Board, event: Event) -> None:
+    _lifecycle(board, event.payload)["escalated"] = True
+
+
+@projects("incident.cancelled")
+def incident_cancelled(board: Board, event: Event) -> None:
+    p = event.payload
+    _lifecycle(board, p, default_state="cancelled")["waiting_since"] = None
+    _change_load(board, p.get("released_team_id"), -1)
+
+
+@projects("incident.merged")
+def incident_merged(board: Board, event: Event) -> None:
+    p = event.payload
+    _lifecycle(board, p, default_state="merged").update(
+        master_id=p["master_id"], waiting_since=None
+    )
+
+
+@projects("incident.unlinked")
+def incident_unlinked(board: Board, event: Event) -> None:
+    incident = _lifecycle(board, event.payload)
+    incident.update(master_id=None, waiting_since=event.occurred_at)
+
+
+# --- the team registry ----------------------------------------------------------------------
+
+
+@projects("team.registered")
+def team_registered(board: Board, event: Event) -> None:
+    p = event.payload
+    record = {
+        "id": p["id"],
+        "name": p["name"],
+        "region": p["region"],
+        "home_lat": p["home"]["latitude"],
+        "home_lon": p["home"]["longitude"],
+        "leader": p.get("leader", ""),
+        "members": p["members"],
+        "party_members": p["party_members"],
+        "skills": ",".join(sorted(p["skills"])),
+        "capacity": p["capacity"],
+        "reserve": p["reserve"],
+        "status": p["status"],
+    }
+    teams = board.rows("teams")
+    if p["id"] in teams:
+        teams[p["id"]].update(record)  # a changed record keeps the team's workload
+    else:
+        teams[p["id"]] = board.new_row("teams", **record, active_tasks=0)
+
+
+@projects("team.retired")
+def team_retired(board: Board, event: Event) -> None:
+    board.rows("teams").pop(event.payload["team_id"], None)
+
+
+@projects("team.located")
+def team_located(board: Board, event: Event) -> None:
+    p = event.payload
+    team = board.rows("teams").get(p["team_id"])
+    if team is not None:
+        team.update(fix_lat=p["latitude"], fix_lon=p["longitude"], fix_at=p["located_at"])

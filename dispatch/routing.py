@@ -1,0 +1,349 @@
+"""The routing service: store a batch of reported incidents and assign each a team by the
+routing policy (models/routing.py); what no team can take now waits in the queue.
+
+One database transaction holds the incidents, the assignments (each with its explanation), the
+team loads, the event log entries and the outbox rows; Kafka offsets are committed by the
+caller only after it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from dispatch import lifecycle, sla
+from dispatch.bootstrap import Services
+from dispatch.db import AssignmentRow, IncidentExclusionRow, IncidentRow, TeamRow
+from dispatch.intake import dead_letter, decode_records
+from dispatch.outbox import stage_many
+from events import topics
+from events.envelope import Envelope
+from events.kafka import Record
+from events.schemas import envelope_for
+from events.schemas.incidents import IncidentQueued
+from events.schemas.tasks import TeamAssigned
+from models.grid import assign_cell_owners
+from models.incident import Incident, IncidentState, Priority
+from models.policy import dispatch_order
+from models.routing import Choice, Fix, Request, TeamPool, TeamState
+from models.team import SKILL_FOR_KIND, Assignment, Skill, TeamStatus, latency_ms
+
+_CHUNK = 5_000  # ids per IN (...) list, well under every backend's parameter limit
+
+
+@dataclass
+class RoutingResult:
+    """What one routing pass did."""
+
+    assigned: int = 0
+    queued: int = 0  # newly queued by this pass
+    waiting: int = 0  # still in the queue after it (new and old)
+    by_rule: Counter[str] = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class BatchOutcome:
+    received: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    assigned: int = 0
+    queued: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    by_rule: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "received": self.received,
+            "duplicates": self.duplicates,
+            "dead_lettered": self.dead_lettered,
+            "assigned": self.assigned,
+            "queued": self.queued,
+            **{f"assigned_{rule}": n for rule, n in sorted(self.by_rule.items())},
+        }
+
+
+def handle_incident_records(services: Services, records: Sequence[Record]) -> BatchOutcome:
+    """Ingest and route one consumed batch in a single transaction."""
+    now = services.clock.now()
+    decoded = decode_records(records, now)
+    outcome = BatchOutcome(received=len(records), dead_lettered=len(decoded.rejected))
+    with services.sessions.begin() as session:
+        fresh = _drop_duplicates(session, services, decoded.reports)
+        outcome.duplicates = len(decoded.reports) - len(fresh)
+        dead_letter(session, decoded.rejected, now)
+        services.event_log.append(session, [envelope for envelope, _ in fresh])
+        _store_incidents(session, fresh)
+        # issue 4 (lifecycle engineer): start SLA clocks, merge storm duplicates
+        routable = lifecycle.on_reported(session, services, [i for _, i in fresh], now)
+        result = _route(session, services, routable, now)
+    outcome.assigned, outcome.queued = result.assigned, result.queued
+    outcome.latencies_ms, outcome.by_rule = result.latencies_ms, result.by_rule
+    return outcome
+
+
+def route_queue(session: Session, services: Services, now: datetime) -> RoutingResult:
+    """Route the waiting (queued) incidents, in the caller's transaction: the idle pass."""
+    return _route(session, services, [], now)
+
+
+def _drop_duplicates(
+    session: Session, services: Services, reports: Sequence[tuple[Envelope, Incident]]
+) -> list[tuple[Envelope, Incident]]:
+    """Keep reports whose event and incident are new (redelivery and client retries)."""
+    seen_events = services.event_log.known_event_ids(session, [e.event_id for e, _ in reports])
+    ids = [incident.id for _, incident in reports]
+    seen_incidents = set(session.scalars(select(IncidentRow.id).where(IncidentRow.id.in_(ids))))
+    fresh = []
+    for envelope, incident in reports:
+        if envelope.event_id in seen_events or incident.id in seen_incidents:
+            continue
+        seen_events.add(envelope.event_id)
+        seen_incidents.add(incident.id)
+        fresh.append((envelope, incident))
+    return fresh
+
+
+def _store_incidents(session: Session, reports: Sequence[tuple[Envelope, Incident]]) -> None:
+    if not reports:
+        return
+    session.execute(
+        insert(IncidentRow),
+        [
+            {
+                **incident.model_dump(mode="python"),
+                "state": IncidentState.REPORTED.value,
+                "report_event_id": envelope.event_id,
+                "team_id": None,
+                "assigned_at": None,
+            }
+            for envelope, incident in reports
+        ],
+    )
+
+
+def _route(
+    session: Session, services: Services, fresh: Sequence[Incident], now: datetime
+) -> RoutingResult:
+    """Assign the queue and the fresh reports by priority (with ageing); queue the rest."""
+    policy = services.settings.routing
+    queued = _queued_incidents(session)
+    result = RoutingResult()
+    if not queued and not fresh:
+        return result
+    rows, bookable = _team_rows(session)
+    states = [_state_of(r, r.id in bookable) for r in rows]
+    pool = TeamPool(states, now, policy, cell_owners(rows))
+    excluded = _exclusions(session, [i.id for i in queued])
+    was_queued = {i.id for i in queued}
+    order = dispatch_order([*queued, *fresh], now, policy)
+    requests = [Request(i, excluded.get(i.id, {}), i.id in was_queued) for i in order]
+    choices = pool.choose_many(requests)
+    assignments: list[Assignment] = []
+    unassigned: list[Incident] = []
+    for incident, choice in zip(order, choices, strict=True):
+        if choice is None:
+            unassigned.append(incident)
+            continue
+        assignments.append(_assignment_of(choice, now))
+        result.by_rule[choice.rule.value] += 1
+        result.latencies_ms.append(latency_ms(incident.reported_at, now))
+    _store_assignments(session, services, assignments, {i.id: i for i in order}, now)
+    newly_queued = [i for i in unassigned if i.id not in was_queued]
+    _queue(session, services, newly_queued, now)
+    _store_team_loads(session, rows, Counter(a.team_id for a in assignments))
+    result.assigned, result.queued, result.waiting = (
+        len(assignments),
+        len(newly_queued),
+        len(unassigned),
+    )
+    return result
+
+
+def _queued_incidents(session: Session) -> list[Incident]:
+    """The queue; on PostgreSQL a concurrent router skips rows another one is routing."""
+    rows = session.scalars(
+        select(IncidentRow)
+        .where(IncidentRow.state == IncidentState.QUEUED.value)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [_incident_of(row) for row in rows]
+
+
+def _incident_of(row: IncidentRow) -> Incident:
+    return Incident(
+        id=row.id,
+        kind=row.kind,
+        priority=Priority(row.priority),
+        latitude=row.latitude,
+        longitude=row.longitude,
+        address=row.address,
+        area_class=row.area_class,
+        channel=row.channel,
+        region=row.region,
+        reported_at=row.reported_at,
+    )
+
+
+def _team_rows(session: Session) -> tuple[list[TeamRow], set[str]]:
+    """Every team, and the ids this pass holds locked and so may book.
+
+    Locked: loads are written back as counts, and lifecycle changes them concurrently. A row
+    another transaction holds (a team's call under way, perhaps stuck) is skipped, not waited
+    for, so one team's call never stops routing for the others (tests/faults). SQLite has one
+    writer at a time, so there every row is free.
+    """
+    bookable = set(session.scalars(select(TeamRow.id).with_for_update(skip_locked=True)))
+    return list(session.scalars(select(TeamRow).order_by(TeamRow.id))), bookable
+
+
+def _state_of(row: TeamRow, bookable: bool = True) -> TeamState:
+    fix = None
+    if row.fix_lat is not None and row.fix_lon is not None and row.fix_at is not None:
+        fix = Fix(row.fix_lat, row.fix_lon, row.fix_at)
+    return TeamState(
+        team_id=row.id,
+        latitude=row.home_lat,
+        longitude=row.home_lon,
+        skills=frozenset(Skill(s) for s in row.skills.split(",") if s),
+        capacity=row.capacity,
+        load=row.active_tasks,
+        available=bookable and row.status == TeamStatus.AVAILABLE.value,
+        fix=fix,
+        last_finished_at=row.last_finished_at,
+    )
+
+
+_owners_lock = threading.Lock()
+_owners_cache: tuple[int, dict[str, str]] | None = None
+
+
+def cell_owners(rows: Sequence[TeamRow]) -> dict[str, str]:
+    """The grid's owners for this registry: computed once per registry, then cached.
+
+    The key is a fingerprint of what ownership depends on (ids, homes, members), so an import
+    in another process invalidates the cache here too.
+    """
+    global _owners_cache
+    key = hash(tuple((r.id, r.home_lat, r.home_lon, r.members) for r in rows))
+    with _owners_lock:
+        if _owners_cache is None or _owners_cache[0] != key:
+            _owners_cache = (key, assign_cell_owners(r.to_team() for r in rows))
+        return _owners_cache[1]
+
+
+def warm_routing(services: Services) -> int:
+    """Compute the grid owners now, before a dispatcher joins its consumer group, so the first
+    batch does not pay for it; returns the number of owned cells."""
+    with services.reads() as session:
+        rows = list(session.scalars(select(TeamRow).order_by(TeamRow.id)))
+    return len(cell_owners(rows))
+
+
+def _exclusions(session: Session, incident_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Teams that declined or missed the acknowledgement, per incident, with the reason."""
+    excluded: dict[str, dict[str, str]] = {}
+    for start in range(0, len(incident_ids), _CHUNK):
+        rows = session.execute(
+            select(
+                IncidentExclusionRow.incident_id,
+                IncidentExclusionRow.team_id,
+                IncidentExclusionRow.reason,
+            ).where(IncidentExclusionRow.incident_id.in_(incident_ids[start : start + _CHUNK]))
+        )
+        for incident_id, team_id, reason in rows:
+            excluded.setdefault(incident_id, {})[team_id] = reason
+    return excluded
+
+
+def _assignment_of(choice: Choice, now: datetime) -> Assignment:
+    return Assignment(
+        incident_id=choice.incident_id,
+        team_id=choice.team_id,
+        assigned_at=now,
+        distance_km=choice.distance_km,
+        rule=choice.rule.value,
+        explanation=choice.explanation(),
+    )
+
+
+def _store_assignments(
+    session: Session,
+    services: Services,
+    assignments: Sequence[Assignment],
+    incidents: dict[str, Incident],
+    now: datetime,
+) -> None:
+    if not assignments:
+        return
+    session.execute(insert(AssignmentRow), [a.model_dump() for a in assignments])
+    sla.start_clocks(session, services, assignments, now)  # issue 4: acknowledge clocks
+    session.execute(
+        update(IncidentRow),
+        [
+            {
+                "id": a.incident_id,
+                "state": IncidentState.ASSIGNED.value,
+                "team_id": a.team_id,
+                "assigned_at": a.assigned_at,
+            }
+            for a in assignments
+        ],
+    )
+    envelopes = [_assigned_event(services, a, incidents[a.incident_id]) for a in assignments]
+    services.event_log.append(session, envelopes)
+    stage_many(session, topics.ASSIGNMENTS, envelopes, now)
+
+
+def _assigned_event(services: Services, assignment: Assignment, incident: Incident) -> Envelope:
+    payload = TeamAssigned(**assignment.model_dump())
+    return envelope_for(
+        payload,
+        producer=services.settings.producer_name,
+        key=incident.partition_key,
+        at=assignment.assigned_at,
+    )
+
+
+def _queue(
+    session: Session, services: Services, incidents: Sequence[Incident], now: datetime
+) -> None:
+    """Newly waiting incidents: state queued, and an event saying why."""
+    if not incidents:
+        return
+    session.execute(
+        update(IncidentRow), [{"id": i.id, "state": IncidentState.QUEUED.value} for i in incidents]
+    )
+    services.event_log.append(
+        session,
+        [
+            envelope_for(
+                IncidentQueued(incident_id=i.id, reason=_why_queued(i)),
+                producer=services.settings.producer_name,
+                key=i.partition_key,
+                at=now,
+            )
+            for i in incidents
+        ],
+    )
+
+
+def _why_queued(incident: Incident) -> str:
+    skill = SKILL_FOR_KIND[incident.kind].value
+    return f"no eligible team: none available with capacity left and the skill {skill}"
+
+
+def _store_team_loads(session: Session, rows: Sequence[TeamRow], booked: Counter[str]) -> None:
+    if not booked:
+        return
+    loads = {r.id: r.active_tasks for r in rows}
+    session.execute(
+        update(TeamRow),
+        [{"id": team_id, "active_tasks": loads[team_id] + n} for team_id, n in booked.items()],
+    )

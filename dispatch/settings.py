@@ -1,0 +1,88 @@
+"""Every setting of everycall, read from the environment by the composition root only."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.policy import RoutingPolicy
+
+
+class Settings(BaseSettings):
+    """Defaults give the embedded set-up: a SQLite file and a broker started on demand."""
+
+    # nested settings by double underscore, e.g. EVERYCALL_ROUTING__FIX_MAX_AGE_MIN=20
+    model_config = SettingsConfigDict(
+        env_prefix="EVERYCALL_", extra="ignore", env_nested_delimiter="__"
+    )
+
+    database_url: str = Field(
+        default="sqlite:///everycall.db",
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db",
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "EVERYCALL_KAFKA_BOOTSTRAP_SERVERS"
+        ),
+        description="host:port[,host:port]; unset starts the embedded broker",
+    )
+    consumer_group: str = Field(default="everycall-dispatcher", min_length=1)
+    batch_max_records: int = Field(default=2000, ge=1, le=50_000)
+    batch_wait_ms: int = Field(default=50, ge=0, le=10_000, description="longest poll for a batch")
+    max_poll_interval_ms: int = Field(default=10_000, ge=1_000)
+    consumer_session_timeout_ms: int | None = Field(
+        default=None,
+        ge=1_000,
+        description="how long the group waits for a dispatcher gone silent (crashed) before its "
+        "partitions move on; unset: max(6 s, max_poll_interval_ms)",
+    )
+    producer_name: str = Field(default="everycall-dispatcher", max_length=64)
+    prefect_home: str = Field(default=".prefect", description="used when PREFECT_HOME is unset")
+    routing: RoutingPolicy = Field(
+        default_factory=RoutingPolicy, description="the routing policy's knobs (models/policy.py)"
+    )
+    api_host: str = Field(default="127.0.0.1", description="where `everycall api|serve` listen")
+    api_port: int = Field(default=8000, ge=0, le=65_535)
+    api_body_limit_bytes: int = Field(
+        default=64 * 1024, ge=1_024, description="larger request bodies are refused with 413"
+    )
+    api_rate_per_s: float = Field(
+        default=20.0, gt=0, description="requests a second per token on average (then 429)"
+    )
+    api_rate_burst: int = Field(default=100, ge=1, description="requests a token may burst")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65_535,
+        description="`everycall dispatcher` serves Prometheus metrics on this port when set",
+    )
+    api_token_pepper: str = Field(
+        default="", description="secret mixed into stored token hashes (HMAC-SHA256 key)"
+    )
+    relay_interval_s: float = Field(
+        default=0.1, gt=0, le=60, description="how often the outbox relay looks for work"
+    )
+    watchdog_interval_s: float = Field(
+        default=5.0, gt=0, le=3_600, description="how often the SLA watchdog runs"
+    )
+    sla_policy_path: str | None = Field(
+        default=None, description="SLA targets (TOML); unset: config/sla.toml beside the code"
+    )
+    storm_radius_m: float = Field(
+        default=200.0, ge=0, description="a report this close to an open one of its kind is merged"
+    )
+    storm_window_min: float = Field(
+        default=30.0, ge=0, description="...if that one was reported at most this long before"
+    )
+    fault_after_db_commit: int | None = Field(
+        default=None,
+        ge=1,
+        description="tests only (dispatch/faults.py): the dispatcher exits with 137 right after "
+        "the database commit of its n-th batch, before committing that batch's offsets",
+    )
+    fault_start_gate: str | None = Field(
+        default=None,
+        description="tests only (dispatch/faults.py): the dispatcher waits, ready but not yet "
+        "in its consumer group, until this file exists (a standby for the next kill)",
+    )

@@ -1,0 +1,1 @@
+"""Events: the versioned envelope, the schemas, topic names, the Kafka adapter and the event log."""

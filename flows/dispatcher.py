@@ -1,0 +1,224 @@
+"""The dispatcher loop: poll a micro-batch, route it in one flow run, then commit offsets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from kafka.errors import CommitFailedError, KafkaError
+from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from dispatch.bootstrap import Services
+from dispatch.db import IncidentRow, TeamRow
+from dispatch.faults import FaultPoints, wait_at_start_gate
+from dispatch.metrics import process_metrics, serve_process_metrics
+from dispatch.routing import BatchOutcome, warm_routing
+from events import topics
+from events.kafka import KafkaBatchConsumer, Record
+from flows.routing import INBOX, route_incident_batch
+from models.incident import IncidentState
+from models.team import TeamStatus
+
+log = logging.getLogger("everycall.dispatcher")
+
+RETRY_DELAYS_S = (0.5, 1, 2, 5, 10)
+# The broker or the database is away: retried for as long as it lasts (the batch waits in Kafka).
+OUTAGES: tuple[type[Exception], ...] = (KafkaError, OperationalError, InterfaceError)
+
+
+async def run_dispatcher(
+    services: Services,
+    *,
+    stop: Callable[[], bool],
+    on_batch: Callable[[BatchOutcome], None] | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Route until `stop()` says so. Offsets are committed only after the batch's commit.
+
+    `ready` is set once Prefect answers and the consumer has joined its group.
+    """
+    async with prefect_clients():
+        await _dispatch(services, stop, on_batch, ready)
+
+
+async def _dispatch(
+    services: Services,
+    stop: Callable[[], bool],
+    on_batch: Callable[[BatchOutcome], None] | None,
+    ready: asyncio.Event | None,
+) -> None:
+    settings = services.settings
+    # Both before joining the group: a slow first batch must not outlast max_poll_interval.
+    await prefect_ready()
+    warm_routing(services)
+    wait_at_start_gate(settings)  # inert unless a fault test keeps this process on standby
+    consumer = KafkaBatchConsumer(
+        services.bootstrap_servers,
+        [topics.INCIDENTS],
+        settings.consumer_group,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+    )
+    idle_queue: tuple[int, int] | None = None
+    watchdog_due = 0.0
+    faults = FaultPoints(settings)
+    if settings.metrics_port is not None:
+        serve_process_metrics(services, settings.metrics_port)
+    sizer = BatchSizer(settings.batch_max_records, settings.max_poll_interval_ms / 1000)
+    try:
+        while not stop():
+            watchdog_due = await _watchdog_between_batches(services, watchdog_due)
+            records = await _poll(consumer, settings.batch_wait_ms, sizer.limit)
+            if ready is not None:
+                ready.set()  # the first poll has joined the consumer group
+            if not records:
+                # Only an idle pass that could assign something is worth a flow run.
+                queue = _queue_state_if_reachable(services)
+                if queue is None or queue == idle_queue:
+                    await asyncio.sleep(0)
+                    continue
+                idle_queue = queue
+            started = time.monotonic()
+            outcome = await _route_with_retries(records)
+            sizer.record(len(records), time.monotonic() - started)
+            if records:
+                faults.after_db_commit()  # inert unless a fault test asks for a crash here
+            _commit(consumer, records)
+            process_metrics().observe_batch(outcome)
+            if on_batch is not None:
+                on_batch(outcome)
+    finally:
+        consumer.close()
+
+
+async def _watchdog_between_batches(services: Services, due: float) -> float:
+    """Issue 4: run the SLA watchdog flow when its interval has passed, so a missed deadline
+    is acted on within seconds even with no watchdog process; returns when it is next due."""
+    if time.monotonic() < due:
+        return due
+    from flows.watchdog import sla_watchdog
+
+    try:
+        await sla_watchdog()
+    except Exception:  # deadlines are stored: the next run acts on what this one missed
+        log.exception("SLA watchdog run failed; retrying at the next interval")
+    return time.monotonic() + services.settings.watchdog_interval_s
+
+
+@contextlib.asynccontextmanager
+async def prefect_clients() -> AsyncIterator[None]:
+    """One Prefect client pair for every flow run of the loop. Without it each flow run builds
+    its own (an httpx client with a fresh SSL context and CA bundle): measured as about 60% of
+    the CPU time of an empty flow run."""
+    from prefect.context import AsyncClientContext, SyncClientContext
+
+    with SyncClientContext.get_or_create():
+        async with AsyncClientContext.get_or_create():
+            yield
+
+
+class BatchSizer:
+    """How many records to take next: as many as the recent batches handled in a target time.
+
+    A batch that outlasts the consumer's poll interval gets the dispatcher evicted from its
+    group and the batch redelivered (routed twice, the second time as duplicates), so when
+    batches run slow (a loaded machine, a long queue) the cap shrinks; when they run fast it
+    grows back up to `cap`.
+    """
+
+    def __init__(self, cap: int, poll_interval_s: float, floor: int = 50) -> None:
+        self.cap, self.floor = cap, min(floor, cap)
+        self.limit = min(cap, 4 * self.floor)  # the first batch is taken before any measure
+        self.target_s = min(2.0, poll_interval_s / 4)
+        self._per_record_s: float | None = None
+
+    def record(self, records: int, seconds: float) -> None:
+        if records < self.floor:
+            return  # too few to say much about the cost of one record
+        last = seconds / records
+        seen = self._per_record_s
+        self._per_record_s = last if seen is None else (seen + last) / 2
+        self.limit = max(self.floor, min(self.cap, int(self.target_s / self._per_record_s)))
+
+
+async def prefect_ready() -> None:
+    """Start Prefect's temporary server now (when no PREFECT_API_URL is set) and check it."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        await client.api_healthcheck()
+
+
+def _commit(consumer: KafkaBatchConsumer, records: list[Record]) -> None:
+    """A failed commit is safe to skip: the records come again and are deduplicated."""
+    try:
+        consumer.commit(records)
+    except CommitFailedError:
+        log.warning(
+            "offset commit refused after a rebalance; %d records will be redelivered", len(records)
+        )
+    except KafkaError as error:
+        log.warning(
+            "offset commit failed (%s); %d records will be redelivered", error, len(records)
+        )
+
+
+async def _poll(consumer: KafkaBatchConsumer, wait_ms: int, max_records: int) -> list[Record]:
+    """A batch, or nothing while the broker is away (the client reconnects by itself)."""
+    try:
+        return consumer.poll_batch(wait_ms, max_records)
+    except KafkaError as error:
+        log.warning("polling failed (%s); trying again in 1s", error)
+        await asyncio.sleep(1)
+        return []
+
+
+def _queue_state_if_reachable(services: Services) -> tuple[int, int] | None:
+    try:
+        return queue_state(services)
+    except OUTAGES as error:
+        log.warning("queue check failed (%s); the database may be away", error)
+        return None
+
+
+async def _route_with_retries(records: list[Record]) -> BatchOutcome:
+    """A failed batch is retried as is; its offsets stay uncommitted until it succeeds.
+
+    An outage (broker or database away) is waited out, however long; any other error is
+    retried a few times, then raised. A retry after a commit is harmless: duplicates are dropped.
+    """
+    failures = 0
+    while True:
+        try:
+            return await route_incident_batch(INBOX.put(records))
+        except OUTAGES as error:
+            delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
+            log.warning("batch of %d waits for %s; retrying in %ss", len(records), error, delay)
+        except Exception:
+            if failures >= len(RETRY_DELAYS_S):
+                raise
+            delay = RETRY_DELAYS_S[failures]
+            log.exception("routing a batch of %d failed; retrying in %ss", len(records), delay)
+        failures += 1
+        await asyncio.sleep(delay)
+
+
+def queue_state(services: Services) -> tuple[int, int] | None:
+    """(waiting incidents, spare team capacity), or None when nothing could be assigned."""
+    with services.reads() as session:
+        waiting = session.scalar(
+            select(func.count()).where(IncidentRow.state == IncidentState.QUEUED.value)
+        )
+        if not waiting:
+            return None
+        spare = session.scalar(
+            select(func.coalesce(func.sum(TeamRow.capacity - TeamRow.active_tasks), 0)).where(
+                (TeamRow.status == TeamStatus.AVAILABLE.value)
+                & (TeamRow.active_tasks < TeamRow.capacity)
+            )
+        )
+        return (int(waiting), int(spare or 0)) if spare else None

@@ -1,0 +1,128 @@
+"""Fixtures of the fault tests, and the report of what they injected and what they checked.
+
+The report is printed at the end of the pytest run (terminal summary) and written to
+out/fault-report.txt.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import EverycallProcess, process_env
+
+REPORT_PATH = Path(__file__).resolve().parents[2] / "out" / "fault-report.txt"
+
+
+@dataclass
+class FaultRecord:
+    test: str
+    injected: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    outcome: str = "?"
+
+
+_RECORDS: list[FaultRecord] = []
+
+
+class FaultReport:
+    """What one test injected and what it then checked, for the session's summary."""
+
+    def __init__(self, record: FaultRecord) -> None:
+        self._record = record
+
+    def injected(self, what: str) -> None:
+        self._record.injected.append(what)
+
+    def checked(self, what: str) -> None:
+        self._record.checked.append(what)
+
+
+@pytest.fixture
+def fault_report(request: pytest.FixtureRequest) -> Iterator[FaultReport]:
+    record = FaultRecord(request.node.nodeid.split("::", 1)[-1])
+    _RECORDS.append(record)
+    yield FaultReport(record)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report: pytest.TestReport = yield
+    setattr(item, f"report_{report.when}", report)  # the fixtures' teardown looks at it
+    if report.when == "call":
+        name = item.nodeid.split("::", 1)[-1]
+        for record in _RECORDS:
+            if record.test == name:
+                record.outcome = report.outcome
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _RECORDS:
+        return
+    lines = render_report(_RECORDS)
+    terminalreporter.section("fault injection report")
+    for line in lines:
+        terminalreporter.write_line(line)
+    REPORT_PATH.parent.mkdir(exist_ok=True)
+    REPORT_PATH.write_text("\n".join(lines) + "\n")
+    terminalreporter.write_line(f"(also written to {REPORT_PATH})")
+
+
+def render_report(records: list[FaultRecord]) -> list[str]:
+    lines: list[str] = []
+    for record in records:
+        lines.append(f"{record.test}: {record.outcome}")
+        lines += [f"  injected: {what}" for what in record.injected]
+        lines += [f"  checked:  {what}" for what in record.checked]
+    return lines
+
+
+@pytest.fixture(scope="session")
+def prefect_api_url(prefect_server: None) -> str:
+    """The throwaway Prefect server's URL, for the everycall subprocesses."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    assert url, "the Prefect test harness gave no API URL"
+    return str(url)
+
+
+ProcessFactory = Callable[..., EverycallProcess]
+
+
+@pytest.fixture
+def everycall(
+    request: pytest.FixtureRequest, database_url: str, prefect_api_url: str, tmp_path: Path
+) -> Iterator[Callable[..., EverycallProcess]]:
+    """Builds `everycall` subprocesses on this test's database; stops the survivors after."""
+    started: list[EverycallProcess] = []
+    prefect_home = Path(tempfile.mkdtemp(prefix="everycall-fault-prefect-"))
+    group = f"fault-{uuid.uuid4().hex[:8]}"
+
+    def build(
+        args: list[str], bootstrap_servers: str, name: str, **settings: str
+    ) -> EverycallProcess:
+        env = process_env(
+            database_url=database_url,
+            bootstrap_servers=bootstrap_servers,
+            prefect_api_url=prefect_api_url,
+            prefect_home=prefect_home,
+            consumer_group=group,
+            **settings,
+        )
+        process = EverycallProcess(args, env, tmp_path, name)
+        started.append(process)
+        return process
+
+    yield build
+    call = getattr(request.node, "report_call", None)
+    for process in started:
+        if call is not None and call.failed:
+            process.dump_stacks()  # where a process that should have moved on was waiting
+        process.stop()

@@ -1,0 +1,1 @@
+"""The golden v1 event log and the scripted scenario that made it."""

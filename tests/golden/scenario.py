@@ -1,0 +1,260 @@
+"""A scripted dispatch scenario: every command the system has, in a fixed order and time.
+
+Used by the replay tests (replay == live after every step) and the tamper tests. The golden
+v1 log was written once by `python -m tests.golden.scenario tests/golden`; it is kept as it
+was, so a replay of it shows that old events still read. Do not rewrite it when the scenario
+grows: write a new golden file (v2_…) if new event types need one.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from dispatch import lifecycle
+from dispatch.bootstrap import Services
+from dispatch.lifecycle import SystemCaller, resolve_task
+from dispatch.routing import handle_incident_records
+from dispatch.sla import run_watchdog
+from dispatch.teams import replace_registry, report_location
+from events import topics
+from events.kafka import Record
+from events.schemas import envelope_for
+from events.schemas.incidents import IncidentReported
+from models.clock import ManualClock
+from models.incident import Incident, IncidentKind, Priority
+from models.team import GeoPoint, Skill, Team
+
+Step = Callable[[Services], None]
+
+
+def team(team_id: str, lat: float, lon: float, capacity: int = 1, **extra: object) -> Team:
+    return Team.model_validate(
+        {
+            "id": team_id,
+            "name": f"Team {team_id}",
+            "region": "wuhan",
+            "home": GeoPoint(latitude=lat, longitude=lon),
+            "leader": "Li Lei",
+            "members": 6,
+            "party_members": 4,
+            "capacity": capacity,
+            **extra,
+        }
+    )
+
+
+TEAMS = [
+    team("T-EAST", 30.60, 114.35, capacity=2),
+    team("T-WEST", 30.58, 114.20),
+    team("T-NORTH", 30.70, 114.30, skills=frozenset({Skill.REPAIR, Skill.DISASTER_RELIEF})),
+]
+
+
+def record(services: Services, n: int, lat: float, lon: float, kind: str = "repair") -> Record:
+    incident = Incident(
+        id=f"gold-{n:03d}",
+        kind=IncidentKind(kind),
+        priority=Priority.CRITICAL if kind == "disaster_relief" else Priority.NORMAL,
+        latitude=lat,
+        longitude=lon,
+        address=f"No. {n} Jiefang Avenue",
+        region="wuhan",
+        reported_at=services.clock.now(),
+    )
+    envelope = envelope_for(
+        IncidentReported(**incident.model_dump()),
+        producer="call-centre",
+        key="wuhan",
+        at=services.clock.now(),
+    )
+    return Record(topics.INCIDENTS, 0, n, b"wuhan", envelope.to_bytes())
+
+
+def _advance(services: Services, minutes: float) -> None:
+    clock = services.clock
+    assert isinstance(clock, ManualClock), "the scenario runs on a manual clock"
+    clock.advance(minutes=minutes)
+
+
+def import_registry(services: Services) -> None:
+    with services.sessions.begin() as session:
+        replace_registry(session, TEAMS, services.clock.now())
+
+
+def report_burst(services: Services) -> None:
+    """Five calls for three teams with four places: one waits in the queue."""
+    _advance(services, 1)
+    places = [(30.601, 114.351), (30.581, 114.201), (30.702, 114.301), (30.60, 114.34)]
+    records = [record(services, n, lat, lon) for n, (lat, lon) in enumerate(places, 1)]
+    records.append(record(services, 5, 30.69, 114.31, kind="disaster_relief"))
+    handle_incident_records(services, records)
+
+
+def redeliver(services: Services) -> None:
+    """A redelivered report changes nothing and logs nothing."""
+    handle_incident_records(services, [record(services, 1, 30.601, 114.351)])
+
+
+DISPATCHER = SystemCaller(role="dispatcher", name="dispatcher:zhang")
+
+
+def crew(team_id: str) -> SystemCaller:
+    return SystemCaller(role="team", team_id=team_id, name=f"team:{team_id}")
+
+
+def task_of(services: Services, team_id: str) -> str:
+    return min(i for i, t in _assigned(services) if t == team_id)
+
+
+def acknowledge_travel_arrive(services: Services) -> None:
+    incident = task_of(services, "T-WEST")
+    lifecycle.acknowledge(services, incident, crew("T-WEST"))
+    _advance(services, 1)
+    lifecycle.mark_en_route(services, incident, crew("T-WEST"))
+    _advance(services, 1)
+    lifecycle.mark_on_scene(services, incident, crew("T-WEST"))
+
+
+def decline_one(services: Services) -> None:
+    incident = task_of(services, "T-EAST")
+    lifecycle.decline(services, incident, crew("T-EAST"), "crew stuck behind a flooded road")
+
+
+def merge_duplicate(services: Services) -> None:
+    """A second call about the flooded substation, 40 m from the first: linked, no new team."""
+    grouping = services.settings.model_copy(update={"storm_radius_m": 200, "storm_window_min": 30})
+    handle_incident_records(
+        replace(services, settings=grouping),  # on, whatever the test settings say
+        [record(services, 8, 30.6903, 114.3101, "disaster_relief")],
+    )
+
+
+def unlink_duplicate(services: Services) -> None:
+    lifecycle.unlink_duplicate(services, "gold-008", DISPATCHER)
+
+
+def reprioritize(services: Services) -> None:
+    lifecycle.change_priority(services, "gold-004", DISPATCHER, Priority.HARDSHIP)
+
+
+def watchdog_warns_then_withdraws(services: Services) -> None:
+    """Unacknowledged tasks: a warning at half the target, then withdrawal at the deadline."""
+    _advance(services, 3)
+    run_watchdog(services)
+    _advance(services, 3)
+    run_watchdog(services)
+
+
+def cancel_one(services: Services) -> None:
+    waiting = [i for i, t in _incidents(services) if t in ("queued", "reported")]
+    lifecycle.cancel(services, min(waiting), DISPATCHER, "caller reports power is back")
+
+
+def locate_team(services: Services) -> None:
+    _advance(services, 2)
+    report_location(services, "T-WEST", 30.59, 114.22)
+
+
+def resolve_two(services: Services) -> None:
+    _advance(services, 30)
+    for incident_id, team_id in sorted(_assigned(services))[:2]:
+        resolve_task(services, incident_id, team_id, notes="line repaired")
+
+
+def route_queue(services: Services) -> None:
+    """A pass with no new records assigns what waited."""
+    _advance(services, 1)
+    handle_incident_records(services, [])
+
+
+def change_registry(services: Services) -> None:
+    """T-NORTH finishes its work and retires, T-EAST grows, T-SOUTH joins."""
+    _advance(services, 5)
+    for incident_id, team_id in sorted(_assigned(services)):
+        if team_id == "T-NORTH":
+            resolve_task(services, incident_id, team_id, notes="last job before retiring")
+    east = TEAMS[0].model_copy(update={"capacity": 3})
+    south = team("T-SOUTH", 30.50, 114.30, reserve=True)
+    with services.sessions.begin() as session:
+        replace_registry(session, [east, TEAMS[1], south], services.clock.now())
+
+
+def report_more(services: Services) -> None:
+    _advance(services, 3)
+    handle_incident_records(
+        services, [record(services, 6, 30.51, 114.31), record(services, 7, 30.60, 114.36)]
+    )
+
+
+def resolve_all(services: Services) -> None:
+    _advance(services, 45)
+    for incident_id, team_id in sorted(_assigned(services)):
+        resolve_task(services, incident_id, team_id)
+
+
+def _assigned(services: Services) -> list[tuple[str, str]]:
+    """Open tasks with a team: (incident, team)."""
+    from sqlalchemy import select
+
+    from dispatch.db import IncidentRow
+
+    with_team = ("assigned", "acknowledged", "en_route", "on_scene")
+    with services.reads() as session:
+        rows = session.execute(
+            select(IncidentRow.id, IncidentRow.team_id).where(IncidentRow.state.in_(with_team))
+        ).all()
+    return [(str(i), str(t)) for i, t in rows]
+
+
+def _incidents(services: Services) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from dispatch.db import IncidentRow
+
+    with services.reads() as session:
+        rows = session.execute(select(IncidentRow.id, IncidentRow.state)).all()
+    return [(str(i), str(state)) for i, state in rows]
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("import registry", import_registry),
+    ("report a burst", report_burst),
+    ("redeliver a report", redeliver),
+    ("a team acknowledges, travels, arrives", acknowledge_travel_arrive),
+    ("a team declines", decline_one),
+    ("a storm duplicate is merged", merge_duplicate),
+    ("the dispatcher unlinks it", unlink_duplicate),
+    ("a priority changes", reprioritize),
+    ("the watchdog warns, then withdraws", watchdog_warns_then_withdraws),
+    ("the dispatcher cancels one", cancel_one),
+    ("team reports its location", locate_team),
+    ("resolve two tasks", resolve_two),
+    ("route the queue", route_queue),
+    ("change the registry", change_registry),
+    ("report more", report_more),
+    ("resolve the rest", resolve_all),
+]
+
+
+def write_golden(directory: Path) -> None:
+    """Run the scenario on a fresh SQLite file and keep its log and replayed state."""
+    import tempfile
+
+    from dispatch import bootstrap
+    from dispatch.settings import Settings
+    from tests.golden.golden import dump_log, dump_state
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/golden.db"
+        with bootstrap.database(Settings(database_url=url), clock=ManualClock()) as services:
+            for _, step in STEPS:
+                step(services)
+            dump_log(services.engine, directory / "v1_log.jsonl")
+            dump_state(services.engine, directory / "v1_state.json")
+
+
+if __name__ == "__main__":
+    write_golden(Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent))
