@@ -264,6 +264,44 @@ def bad(now: datetime) -> st.SearchStrategy[Sample]:
     )
 
 
+def one_of_each(now: datetime) -> list[Sample]:
+    """One fixed record of each class of bad input, for tests that pay seconds per example
+    (a real broker and dispatcher) and so cannot let Hypothesis search."""
+
+    def changed(reason: str, **fields: Any) -> Sample:
+        document = envelope(now)
+        for name, value in fields.items():
+            (document["payload"] if name in document["payload"] else document)[name] = value
+        return Sample(encode(document), (reason,))
+
+    whole = encode(envelope(now))
+    missing = envelope(now)
+    missing["payload"].pop("kind")
+    other_type = sorted(KNOWN_TYPES - {"incident.reported"})[0]
+    return [
+        Sample(b"\xff\xfe{not json", ("invalid envelope",)),
+        Sample(whole[: len(whole) // 2], ("invalid envelope",)),
+        Sample(None, ("empty record",)),
+        changed("latitude", latitude="north"),
+        Sample(encode(missing), ("kind",)),
+        Sample(encode({**envelope(now), "type": "incident.exploded"}), ("unknown event type",)),
+        Sample(encode({**envelope(now), "version": 7}), ("unknown version",)),
+        Sample(encode({**envelope(now), "type": other_type}), (other_type,)),
+        changed("longitude", longitude=181.5),
+        changed("reported_at", reported_at=(now + timedelta(days=2)).isoformat()),
+        Sample(encode(envelope(now, address="x" * (ENVELOPE_LIMIT_BYTES + 1))), ("exceeds",)),
+        Sample(encode(envelope(now, address="Jiefang\x00Avenue")), ("address", "NUL")),
+    ]
+
+
+def good_reports(now: datetime, count: int) -> list[Sample]:
+    samples = []
+    for _ in range(count):
+        document = envelope(now)
+        samples.append(Sample(encode(document), None, document["payload"]["id"]))
+    return samples
+
+
 def mixed_batch(now: datetime) -> st.SearchStrategy[list[Sample]]:
     """A batch of good and bad records, with some records sent twice (redelivery) and some
     incidents reported twice under a new event id (a client's retry)."""
