@@ -390,7 +390,6 @@ def on_reported(
     masters (state merged, clocks paused), and return the reports that still need a team."""
     if not incidents:
         return []
-    clocks = start_report_clocks(session, services, incidents, now)
     session.execute(
         update(IncidentRow), [{"id": i.id, "waiting_since": i.reported_at} for i in incidents]
     )
@@ -399,6 +398,9 @@ def on_reported(
     links = find_duplicates(
         incidents, _open_masters(session, incidents, window), settings.storm_radius_m, window
     )
+    merged_ids = {link.incident_id for link in links}
+    # the clocks start (and the event says so) before duplicates pause theirs
+    paused = start_report_clocks(session, services, incidents, now, merged_ids)
     if not links:
         return list(incidents)
     regions = {i.id: i.region for i in incidents}
@@ -416,20 +418,17 @@ def on_reported(
     )
     items: list[tuple[str, EventPayload]] = []
     for link in links:
-        row = clocks[link.incident_id]
-        write_clock(row, clock_of(row).pause(now))
         merged = IncidentMerged(
             incident_id=link.incident_id,
             actor=DISPATCHER,
             state=IncidentState.MERGED.value,
-            clocks=[snapshot(row)],
+            clocks=[snapshot(paused[link.incident_id])],
             master_id=link.master_id,
             distance_m=link.distance_m,
             minutes_apart=link.minutes_apart,
         )
         items.append((regions[link.incident_id], merged))
     emit_all(session, services, items, now)
-    merged_ids = {link.incident_id for link in links}
     return [i for i in incidents if i.id not in merged_ids]
 
 

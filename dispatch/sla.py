@@ -10,20 +10,21 @@ dispatch/lifecycle.py: incident rows, clock rows, the event log head, team rows 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.bootstrap import Services
 from dispatch.db import IncidentExclusionRow, IncidentRow, SlaClockRow, TeamRow
-from dispatch.outbox import stage
+from dispatch.outbox import stage_many
 from events import topics
 from events.envelope import Envelope
 from events.schemas import EventPayload, envelope_for
@@ -103,7 +104,49 @@ def write_clock(row: SlaClockRow, clock: SlaClock) -> None:
     row.closed_at = clock.closed_at
 
 
-def snapshot(row: SlaClockRow) -> ClockSnapshot:
+class ClockValues(NamedTuple):
+    """A new clock as an `sla_clocks` row: what routing starts in bulk, with no ORM object per
+    clock (an ORM object, its flush and its bookkeeping cost several times the insert)."""
+
+    incident_id: str
+    kind: str
+    attempt: int
+    team_id: str | None
+    state: str
+    started_at: datetime
+    target_s: float
+    paused_s: float
+    paused_since: datetime | None
+    deadline: datetime
+    warned_50: bool
+    warned_75: bool
+    next_due_at: datetime | None
+    closed_at: datetime | None
+
+    @classmethod
+    def of(
+        cls, incident_id: str, clock: SlaClock, *, attempt: int = 1, team_id: str | None = None
+    ) -> ClockValues:
+        """The row `write_clock` would store for `clock`."""
+        return cls(
+            incident_id,
+            clock.kind.value,
+            attempt,
+            team_id,
+            clock.state.value,
+            clock.started_at,
+            clock.target.total_seconds(),
+            clock.paused_for.total_seconds(),
+            clock.paused_since,
+            clock.deadline,
+            0.5 in clock.warned,
+            0.75 in clock.warned,
+            clock.next_due_at(),
+            clock.closed_at,
+        )
+
+
+def snapshot(row: SlaClockRow | ClockValues) -> ClockSnapshot:
     return ClockSnapshot(
         kind=row.kind,
         attempt=row.attempt,
@@ -165,6 +208,7 @@ def new_clock(
 
 
 _CLOCKS = "everycall.clock_rows"
+CLOCK_TABLE = cast(Table, SlaClockRow.__table__)
 
 
 def preload_clocks(session: Session, incident_ids: Sequence[str]) -> None:
@@ -182,6 +226,20 @@ def preload_clocks(session: Session, incident_ids: Sequence[str]) -> None:
         for row in rows:
             cache[row.incident_id].append(row)
     session.info.setdefault(_CLOCKS, {}).update(cache)
+
+
+def insert_clocks(session: Session, clocks: Sequence[ClockValues]) -> None:
+    """Store new clocks in one statement; clocks of incidents preloaded in this session
+    (`preload_clocks`) are read back into its cache, so later commands see them."""
+    if not clocks:
+        return
+    session.execute(CLOCK_TABLE.insert(), [c._asdict() for c in clocks])
+    cache: dict[str, list[SlaClockRow]] = session.info.get(_CLOCKS, {})
+    cached = sorted({c.incident_id for c in clocks if c.incident_id in cache})
+    if cached:
+        for incident_id in cached:
+            cache[incident_id].clear()
+        preload_clocks(session, cached)
 
 
 def _cached_clocks(session: Session, incident_id: str) -> list[SlaClockRow] | None:
@@ -259,8 +317,8 @@ def _log_and_stage(
     session: Session, services: Services, envelopes: Sequence[tuple[Envelope, datetime]]
 ) -> None:
     services.event_log.append(session, [e for e, _ in envelopes])
-    for envelope, at in envelopes:
-        stage(session, topics.ASSIGNMENTS, envelope, at)
+    for at, run in groupby(envelopes, key=lambda pair: pair[1]):
+        stage_many(session, topics.ASSIGNMENTS, [e for e, _ in run], at)
 
 
 _PENDING = "everycall.pending_events"
@@ -290,30 +348,43 @@ def batched_commands(session: Session, services: Services) -> Iterator[None]:
 
 
 def start_report_clocks(
-    session: Session, services: Services, incidents: Sequence[Any], now: datetime
-) -> dict[str, SlaClockRow]:
-    """Start the arrive clock of each new report at its report time (they wait from then)."""
+    session: Session,
+    services: Services,
+    incidents: Sequence[Any],
+    now: datetime,
+    paused: Collection[str] = (),
+) -> dict[str, ClockValues]:
+    """Start the arrive clock of each new report at its report time (they wait from then);
+    those of the incidents in `paused` (storm duplicates) pause at `now`, and are returned."""
     policy = policy_of(services)
-    started = {}
+    stored, items = [], []
+    paused_clocks: dict[str, ClockValues] = {}
     for incident in incidents:
         facts = facts_of(incident)
-        row = new_clock(session, policy, facts, ClockKind.ARRIVE, facts.reported_at)
-        started[facts.id] = row
-    session.flush()
-    items: list[tuple[str, EventPayload]] = [
-        (
-            incident.region,
-            SlaClocksStarted(
-                incident_id=incident.id,
-                actor=DISPATCHER,
-                state=IncidentState.REPORTED.value,
-                clocks=[snapshot(started[incident.id])],
-            ),
-        )
-        for incident in incidents
-    ]
+        clock = SlaClock(ClockKind.ARRIVE, facts.reported_at, arrive_target(policy, facts))
+        started = ClockValues.of(facts.id, clock)
+        items.append((facts.region, _started(facts.id, IncidentState.REPORTED, [started])))
+        if facts.id in paused:
+            started = paused_clocks[facts.id] = ClockValues.of(facts.id, clock.pause(now))
+        stored.append(started)
+    insert_clocks(session, stored)
     emit_all(session, services, items, now)
-    return started
+    return paused_clocks
+
+
+def arrive_target(policy: SlaPolicy, facts: IncidentFacts) -> timedelta:
+    return target_of(policy, ClockKind.ARRIVE, facts)
+
+
+def _started(
+    incident_id: str, state: IncidentState, clocks: Sequence[ClockValues]
+) -> SlaClocksStarted:
+    return SlaClocksStarted(
+        incident_id=incident_id,
+        actor=DISPATCHER,
+        state=state.value,
+        clocks=[snapshot(c) for c in clocks],
+    )
 
 
 def start_clocks(
@@ -353,37 +424,21 @@ def start_clocks(
             .where(SlaClockRow.kind == ClockKind.ARRIVE.value)
         )
     )
-    started: list[tuple[IncidentFacts, list[SlaClockRow]]] = []
+    stored: list[ClockValues] = []
+    items: list[tuple[str, EventPayload]] = []
     for a in assignments:
         facts = incidents[a.incident_id]
-        rows = [
-            new_clock(
-                session,
-                policy,
-                facts,
-                ClockKind.ACKNOWLEDGE,
-                a.assigned_at,
-                attempt=int(attempts.get(a.incident_id) or 0) + 1,
-                team_id=a.team_id,
-            )
-        ]
+        target = target_of(policy, ClockKind.ACKNOWLEDGE, facts)
+        acknowledge = SlaClock(ClockKind.ACKNOWLEDGE, a.assigned_at, target)
+        attempt = int(attempts.get(a.incident_id) or 0) + 1
+        clocks = [ClockValues.of(facts.id, acknowledge, attempt=attempt, team_id=a.team_id)]
         if a.incident_id not in with_arrive:
-            rows.append(new_clock(session, policy, facts, ClockKind.ARRIVE, facts.reported_at))
-        started.append((facts, rows))
+            arrive = SlaClock(ClockKind.ARRIVE, facts.reported_at, arrive_target(policy, facts))
+            clocks.append(ClockValues.of(facts.id, arrive))
+        stored.extend(clocks)
+        items.append((facts.region, _started(facts.id, IncidentState.ASSIGNED, clocks)))
     session.execute(update(IncidentRow).where(IncidentRow.id.in_(ids)).values(waiting_since=None))
-    session.flush()
-    items: list[tuple[str, EventPayload]] = [
-        (
-            facts.region,
-            SlaClocksStarted(
-                incident_id=facts.id,
-                actor=DISPATCHER,
-                state=IncidentState.ASSIGNED.value,
-                clocks=[snapshot(r) for r in rows],
-            ),
-        )
-        for facts, rows in started
-    ]
+    insert_clocks(session, stored)
     emit_all(session, services, items, now)
 
 
