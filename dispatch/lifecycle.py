@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from dispatch.board import IncidentView, incident_view
 from dispatch.bootstrap import Services
 from dispatch.db import IncidentRow, SlaClockRow
+from dispatch.grouping import open_masters_near
 from dispatch.sla import (
     DISPATCHER,
     clock_of,
@@ -50,9 +51,9 @@ from events.schemas.tasks import (
     TaskResolved,
 )
 from models.errors import Forbidden, NotFound
-from models.grouping import Report, find_duplicates
+from models.grouping import find_duplicates
 from models.incident import Incident, IncidentState, Priority
-from models.lifecycle import OPEN, WITH_TEAM, Action, transition
+from models.lifecycle import WITH_TEAM, Action, transition
 from models.sla import ClockKind, ClockState, effects_of
 
 DISPATCH_ROLES = frozenset({"dispatcher", "admin"})
@@ -395,9 +396,9 @@ def on_reported(
     )
     settings = services.settings
     window = timedelta(minutes=settings.storm_window_min)
-    links = find_duplicates(
-        incidents, _open_masters(session, incidents, window), settings.storm_radius_m, window
-    )
+    radius = settings.storm_radius_m
+    masters = open_masters_near(session, incidents, radius, window)
+    links = find_duplicates(incidents, masters, radius, window)
     merged_ids = {link.incident_id for link in links}
     # the clocks start (and the event says so) before duplicates pause theirs
     paused = start_report_clocks(session, services, incidents, now, merged_ids)
@@ -430,37 +431,6 @@ def on_reported(
         items.append((regions[link.incident_id], merged))
     emit_all(session, services, items, now)
     return [i for i in incidents if i.id not in merged_ids]
-
-
-class _Master(NamedTuple):
-    """An open incident as grouping sees it (lighter than an Incident: thousands per batch)."""
-
-    id: str
-    kind: str
-    latitude: float
-    longitude: float
-    reported_at: datetime
-
-
-def _open_masters(session: Session, reports: Sequence[Incident], window: timedelta) -> list[Report]:
-    """Open, unmerged incidents of the reports' kinds that could be their masters."""
-    earliest = min(r.reported_at for r in reports) - window
-    latest = max(r.reported_at for r in reports)
-    rows = session.execute(
-        select(
-            IncidentRow.id,
-            IncidentRow.kind,
-            IncidentRow.latitude,
-            IncidentRow.longitude,
-            IncidentRow.reported_at,
-        )
-        .where(IncidentRow.state.in_([s.value for s in OPEN]))
-        .where(IncidentRow.kind.in_({str(r.kind) for r in reports}))
-        .where(IncidentRow.reported_at >= earliest)
-        .where(IncidentRow.reported_at <= latest)
-    ).tuples()
-    fresh = {r.id for r in reports}
-    return [_Master._make(row) for row in rows if row[0] not in fresh]
 
 
 # --- the contract's commands: one transaction each, returning the board's view ------------
