@@ -71,6 +71,9 @@ _ROWS_AFTER = (
     "FROM event_log WHERE seq > {mark} ORDER BY seq LIMIT {mark}"
 )
 _COLUMNS = ("event_id", "type", "version", "occurred_at", "key", "subject")
+# Rows per query: a few thousand stay in the CPU's caches while they are checked (20,000 ran
+# about 10 % slower here).
+CHUNK = 2000
 
 
 def read_head(connection: Connection) -> Digest | None:
@@ -82,7 +85,7 @@ def verify_log(
     connection: Connection,
     digest: Digest | None = None,
     on_progress: Callable[[int], None] | None = None,
-    chunk: int = 20_000,
+    chunk: int = CHUNK,
 ) -> Verdict:
     """Check every entry, the head row and (if given) an outside digest; first problem wins."""
     verdict = Verdict(head=read_head(connection))
@@ -90,21 +93,26 @@ def verify_log(
         verdict.finding = Finding(0, "the head row is missing (event_log_head was emptied)")
         return verdict
     query = _ROWS_AFTER.format(mark="?" if connection.dialect.paramstyle == "qmark" else "%s")
+    cursor = connection.connection.cursor()  # the DB-API cursor: rows as plain tuples
     kept: str | None = None  # the hash at the digest's seq, once read
-    while verdict.finding is None:
-        rows = connection.exec_driver_sql(query, (verdict.last.seq, chunk)).all()
-        if not rows:
-            break
-        checked, finding = _check_rows(rows, verdict.last)
-        if checked:
-            verdict.last = Digest(rows[checked - 1][0], rows[checked - 1][3])
-            verdict.entries += checked
-        if digest is not None and kept is None:
-            kept = next((r[3] for r in rows[:checked] if r[0] == digest.seq), None)
-        if finding is not None:
-            verdict.finding = _explain(connection, finding, rows[checked])
-        if on_progress is not None:
-            on_progress(verdict.entries)
+    try:
+        while verdict.finding is None:
+            cursor.execute(query, (verdict.last.seq, chunk))
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            checked, finding = _check_rows(rows, verdict.last)
+            if checked:
+                verdict.last = Digest(rows[checked - 1][0], rows[checked - 1][3])
+                verdict.entries += checked
+            if digest is not None and kept is None:
+                kept = next((r[3] for r in rows[:checked] if r[0] == digest.seq), None)
+            if finding is not None:
+                verdict.finding = _explain(connection, finding, rows[checked])
+            if on_progress is not None:
+                on_progress(verdict.entries)
+    finally:
+        cursor.close()
     verdict.finding = verdict.finding or _check_head(verdict.head, verdict.last)
     if verdict.finding is None and digest is not None:
         verdict.finding = _check_digest(digest, verdict.last, kept)
@@ -112,9 +120,15 @@ def verify_log(
 
 
 def _check_rows(rows: Sequence[Sequence[Any]], last: Digest) -> tuple[int, Finding | None]:
-    """How many rows are sound, and what is wrong with the next one. The hot loop: lean."""
+    """How many rows are sound, and what is wrong with the next one. The hot loop: lean.
+
+    The columns are compared with plain `!=` first; only a row where one differs goes to
+    `_column_finding`, which compares exactly (a subject that is not text, a time with an
+    offset) and names the column that lies."""
     expected, last_hash = last.seq + 1, last.hash
     sha256, loads = hashlib.sha256, orjson.loads
+    # hashed time -> its stored form: events of one batch share their time, so few are parsed
+    stored_times: dict[str, Any] = {}
     for n, row in enumerate(rows):
         seq, envelope, prev_hash, stored, event_id, kind, version, occurred_at, key, subject = row
         if seq != expected:
@@ -127,34 +141,42 @@ def _check_rows(rows: Sequence[Sequence[Any]], last: Digest) -> tuple[int, Findi
         if sha256((prev_hash + envelope).encode()).hexdigest() != stored:
             return n, Finding(seq, "its content does not match its hash: the entry was modified")
         doc = loads(envelope)
+        payload, hashed_time = doc["payload"], doc["occurred_at"]
+        if hashed_time not in stored_times:
+            stored_times[hashed_time] = _stored_form(hashed_time, occurred_at)
         if (
             doc["event_id"] != event_id
             or doc["type"] != kind
             or doc["version"] != version
             or doc["key"] != key
-            or subject_of_payload(doc["payload"]) != subject
-            or not _same_time(doc["occurred_at"], occurred_at)
-        ):
-            return n, _column_finding(seq, doc, row[4:])
+            or stored_times[hashed_time] != occurred_at
+            or (payload.get("incident_id") or payload.get("id") or payload.get("team_id") or "")
+            != subject
+        ) and (finding := _column_finding(seq, doc, row[4:])) is not None:
+            return n, finding
         expected, last_hash = seq + 1, stored
     return len(rows), None
 
 
-def _same_time(hashed: str, stored: str | datetime) -> bool:
-    """SQLite keeps the time as text in SQLAlchemy's layout: compare text, parse no dates."""
-    if isinstance(stored, str):
-        return sqlite_time(hashed) == stored
-    return datetime.fromisoformat(hashed) == _aware(stored)
+def _stored_form(hashed: str, stored: str | datetime) -> str | datetime | None:
+    """The hashed time as the column holds it: SQLite keeps SQLAlchemy's text layout (compare
+    text, parse no dates), PostgreSQL an aware datetime."""
+    return sqlite_time(hashed) if isinstance(stored, str) else datetime.fromisoformat(hashed)
 
 
-def _aware(value: str | datetime) -> datetime:
-    """The stored time as aware UTC: SQLite gives naive UTC text, PostgreSQL a datetime."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+def _aware(value: Any) -> Any:
+    """The stored time as aware UTC: SQLite gives naive UTC text, PostgreSQL a datetime (text
+    that is no time at all stays as it is, to be named)."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _column_finding(seq: int, doc: dict[str, Any], columns: Sequence[Any]) -> Finding:
-    """The searchable columns must say what the hashed envelope says: name the one that lies."""
+def _column_finding(seq: int, doc: dict[str, Any], columns: Sequence[Any]) -> Finding | None:
+    """The searchable columns must say what the hashed envelope says: name the one that lies
+    (None when, compared exactly, none does)."""
     hashed = (
         doc["event_id"],
         doc["type"],
@@ -164,9 +186,12 @@ def _column_finding(seq: int, doc: dict[str, Any], columns: Sequence[Any]) -> Fi
         subject_of_payload(doc["payload"]),
     )
     stored = (*columns[:3], _aware(columns[3]), *columns[4:])
-    name, want, got = next(
-        (n, w, g) for n, w, g in zip(_COLUMNS, hashed, stored, strict=True) if w != g
+    lie = next(
+        ((n, w, g) for n, w, g in zip(_COLUMNS, hashed, stored, strict=True) if w != g), None
     )
+    if lie is None:
+        return None
+    name, want, got = lie
     return Finding(
         seq, f"column {name} is {got!r} but the hashed envelope says {want!r}: the row was modified"
     )
