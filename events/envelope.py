@@ -6,7 +6,7 @@ import json
 from typing import Any
 from uuid import uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 ENVELOPE_LIMIT_BYTES = 64 * 1024
 
@@ -18,7 +18,7 @@ class Envelope(BaseModel):
 
     event_id: str = Field(default_factory=lambda: uuid4().hex, min_length=1, max_length=64)
     type: str = Field(description="dotted past-tense name, e.g. incident.reported", max_length=64)
-    version: int = Field(ge=1, description="schema version of the payload")
+    version: StrictInt = Field(ge=1, description="schema version of the payload (true is not 1)")
     occurred_at: AwareDatetime
     producer: str = Field(max_length=64, description="the process that emitted the event")
     key: str = Field(max_length=128, description="partition key: events of one key stay ordered")

@@ -133,12 +133,20 @@ def process_env(
     return env
 
 
-def wait_until(done: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.2) -> float:
-    """Poll `done` until it holds; returns the seconds it took, fails the test on timeout."""
+def wait_until(
+    done: Callable[[], bool],
+    timeout_s: float,
+    what: str,
+    poll_s: float = 0.2,
+    why: Callable[[], str] | None = None,
+) -> float:
+    """Poll `done` until it holds; returns the seconds it took, fails the test on timeout
+    (with what `why` says about the state things were left in, for the post-mortem)."""
     start = time.monotonic()
     while not done():
         if time.monotonic() - start > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+            detail = f"\n{why()}" if why else ""
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}{detail}")
         time.sleep(poll_s)
     return time.monotonic() - start
 
@@ -190,6 +198,18 @@ def assignment_rows(engine: Engine) -> tuple[int, int]:
         rows = session.scalar(select(func.count()).select_from(AssignmentRow)) or 0
         distinct = session.scalar(select(func.count(func.distinct(AssignmentRow.incident_id))))
         return int(rows), int(distinct or 0)
+
+
+def states_of(engine: Engine, ids: Iterable[str]) -> str:
+    """How many of `ids` are in each state ("missing": not stored at all)."""
+    wanted = set(ids)
+    with Session(engine) as session:
+        rows = session.execute(
+            select(IncidentRow.id, IncidentRow.state).where(IncidentRow.id.in_(wanted))
+        ).all()
+    states = Counter(state for _, state in rows)
+    states["missing"] = len(wanted) - len(rows)
+    return ", ".join(f"{state}: {n}" for state, n in sorted(states.items()))
 
 
 def outbox_rows(engine: Engine) -> int:

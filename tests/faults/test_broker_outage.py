@@ -28,6 +28,7 @@ from tests.faults.harness import (
     dispatcher_token,
     outbox_rows,
     prepared_database,
+    states_of,
     stored_ids,
     wait_for_http,
     wait_until,
@@ -74,12 +75,24 @@ def test_broker_outage_leaves_the_api_answering_and_every_report_is_routed_after
         def routed() -> set[str]:
             return stored_ids(engine, reporter.accepted.values(), "assigned")
 
+        def where_they_are() -> str:
+            return (
+                f"accepted reports by state: {states_of(engine, reporter.accepted.values())}; "
+                f"outbox rows: {outbox_rows(engine)}\n"
+                f"dispatcher log:\n{dispatcher.log_tail()}\napi log:\n{api.log_tail(1500)}"
+            )
+
         try:
             wait_until(lambda: len(routed()) >= 10, 120, "the first reports to be routed")
 
             # Let the dispatcher catch up: the memory-only broker loses what nobody consumed.
             reporter.pause()
-            wait_until(lambda: routed() == set(reporter.accepted.values()), 60, "a catch-up")
+            wait_until(
+                lambda: routed() == set(reporter.accepted.values()),
+                60,
+                "a catch-up",
+                why=where_they_are,
+            )
             before = len(reporter.accepted)
             broker.stop()
             down_at = time.monotonic()
@@ -116,7 +129,9 @@ def test_broker_outage_leaves_the_api_answering_and_every_report_is_routed_after
             f"(slowest {slowest * 1000:.0f} ms); {waiting} events held in the outbox"
         )
         accepted = set(reporter.accepted.values())
-        took = wait_until(lambda: routed() == accepted, 180, "every report to be routed")
+        took = wait_until(
+            lambda: routed() == accepted, 180, "every report to be routed", why=where_they_are
+        )
         fault_report.checked(
             f"all {len(accepted)} accepted reports routed, {took:.0f}s after the last report"
         )

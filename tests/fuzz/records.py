@@ -99,21 +99,26 @@ _WRONG = st.one_of(
 )
 
 
+TYPED_FIELDS = (
+    *("latitude", "longitude", "kind", "priority", "reported_at"),  # payload
+    *("version", "occurred_at"),  # envelope
+)
+
+
 def wrong_type(now: datetime) -> st.SearchStrategy[Sample]:
     """A field of the envelope or the payload given a value of the wrong type."""
 
     def build(field: str, value: Any) -> Sample:
-        document = envelope(now)
-        if field in document["payload"]:
-            document["payload"][field] = value
-        else:
-            document[field] = value
-        return Sample(encode(document), (field,))
+        return with_value(now, field, value)
 
-    fields = st.sampled_from(
-        ["latitude", "longitude", "kind", "priority", "reported_at", "version", "occurred_at"]
-    )
-    return st.builds(build, fields, _WRONG)
+    return st.builds(build, st.sampled_from(TYPED_FIELDS), _WRONG)
+
+
+def with_value(now: datetime, field: str, value: Any) -> Sample:
+    """A report whose envelope or payload `field` is `value`, to be rejected naming it."""
+    document = envelope(now)
+    (document["payload"] if field in document["payload"] else document)[field] = value
+    return Sample(encode(document), (field,))
 
 
 def missing_field(now: datetime) -> st.SearchStrategy[Sample]:
@@ -268,12 +273,6 @@ def one_of_each(now: datetime) -> list[Sample]:
     """One fixed record of each class of bad input, for tests that pay seconds per example
     (a real broker and dispatcher) and so cannot let Hypothesis search."""
 
-    def changed(reason: str, **fields: Any) -> Sample:
-        document = envelope(now)
-        for name, value in fields.items():
-            (document["payload"] if name in document["payload"] else document)[name] = value
-        return Sample(encode(document), (reason,))
-
     whole = encode(envelope(now))
     missing = envelope(now)
     missing["payload"].pop("kind")
@@ -282,13 +281,13 @@ def one_of_each(now: datetime) -> list[Sample]:
         Sample(b"\xff\xfe{not json", ("invalid envelope",)),
         Sample(whole[: len(whole) // 2], ("invalid envelope",)),
         Sample(None, ("empty record",)),
-        changed("latitude", latitude="north"),
+        with_value(now, "latitude", "north"),
         Sample(encode(missing), ("kind",)),
         Sample(encode({**envelope(now), "type": "incident.exploded"}), ("unknown event type",)),
         Sample(encode({**envelope(now), "version": 7}), ("unknown version",)),
         Sample(encode({**envelope(now), "type": other_type}), (other_type,)),
-        changed("longitude", longitude=181.5),
-        changed("reported_at", reported_at=(now + timedelta(days=2)).isoformat()),
+        with_value(now, "longitude", 181.5),
+        with_value(now, "reported_at", (now + timedelta(days=2)).isoformat()),
         Sample(encode(envelope(now, address="x" * (ENVELOPE_LIMIT_BYTES + 1))), ("exceeds",)),
         Sample(encode(envelope(now, address="Jiefang\x00Avenue")), ("address", "NUL")),
     ]

@@ -62,6 +62,15 @@ def test_each_class_of_bad_input_is_rejected_naming_its_cause(sample: fz.Sample)
     assert sample.reason is not None and names_all(reason, sample.reason), (reason, sample)
 
 
+@pytest.mark.parametrize("field", fz.TYPED_FIELDS)
+@pytest.mark.parametrize("value", [True, False])
+def test_a_boolean_is_never_taken_for_a_number_or_a_name(field: str, value: bool) -> None:
+    # JSON true once passed as version 1 (pydantic's lax int): found by the fuzzer in CI
+    sample = fz.with_value(NOW, field, value)
+    [reason] = rejected_reasons([sample])
+    assert names_all(reason, (field,)), reason
+
+
 @given(fz.unicode_edges(NOW))
 def test_unicode_text_is_kept_as_sent_or_refused_by_name(sample: fz.Sample) -> None:
     decoded = decode_records(fz.as_records([sample]), NOW)
