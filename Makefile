@@ -18,8 +18,10 @@ demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/everycall demo --summary-json out/demo-summary.json
 
+# Two pytest-xdist workers: most tests wait on brokers, processes and databases; the heavy
+# ones (fault injection, the storm bench) stay on one worker, one after another.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	mkdir -p out

@@ -15,9 +15,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-# Prefect reads these at import time; set them before anything imports it.
+# Prefect reads these at import time; set them before anything imports it. Each pytest-xdist
+# worker gets a Prefect home of its own (it would otherwise inherit the controller's).
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="everycall-prefect-"))
-os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))
+if "PREFECT_HOME" not in os.environ or os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

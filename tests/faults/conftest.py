@@ -62,15 +62,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`) the fault tests run one after another on one worker:
+    each starts its own broker, API and dispatcher, and two at once would starve each other."""
+    for item in items:
+        if "tests/faults/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Written here, not in the terminal summary: under pytest-xdist the records live in the
+    # worker that ran the fault tests, and only the controller prints a summary.
+    if _RECORDS:
+        REPORT_PATH.parent.mkdir(exist_ok=True)
+        REPORT_PATH.write_text("\n".join(render_report(_RECORDS)) + "\n")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not _RECORDS:
         return
-    lines = render_report(_RECORDS)
     terminalreporter.section("fault injection report")
-    for line in lines:
+    for line in render_report(_RECORDS):
         terminalreporter.write_line(line)
-    REPORT_PATH.parent.mkdir(exist_ok=True)
-    REPORT_PATH.write_text("\n".join(lines) + "\n")
     terminalreporter.write_line(f"(also written to {REPORT_PATH})")
 
 

@@ -22,6 +22,7 @@ KEYS = (
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.xdist_group("heavy")  # with the fault tests: one at a time (see tests/faults)
 def test_storm_bench_measures_every_offered_incident_and_prints_its_json(tmp_path: Path) -> None:
     plot = tmp_path / "storm.png"
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
