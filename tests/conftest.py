@@ -135,3 +135,26 @@ def prefect_server() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+FAULT_REPORT = "fault_report"  # user property: what a fault test injected and checked
+FAULT_REPORT_PATH = Path(__file__).resolve().parents[1] / "out" / "fault-report.txt"
+_fault_lines: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Runs where the summary is printed: in the pytest-xdist controller, or the only process.
+    for name, lines in report.user_properties:
+        if name == FAULT_REPORT:
+            _fault_lines.extend(lines)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _fault_lines:
+        return
+    terminalreporter.section("fault injection report")
+    for line in _fault_lines:
+        terminalreporter.write_line(line)
+    FAULT_REPORT_PATH.parent.mkdir(exist_ok=True)
+    FAULT_REPORT_PATH.write_text("\n".join(_fault_lines) + "\n")
+    terminalreporter.write_line(f"(also written to {FAULT_REPORT_PATH})")

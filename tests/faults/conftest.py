@@ -1,7 +1,7 @@
 """Fixtures of the fault tests, and the report of what they injected and what they checked.
 
-The report is printed at the end of the pytest run (terminal summary) and written to
-out/fault-report.txt.
+Each test's record rides on its call report; tests/conftest.py prints them all at the end of
+the run and writes them to out/fault-report.txt.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import FAULT_REPORT
 from tests.faults.harness import EverycallProcess, process_env
-
-REPORT_PATH = Path(__file__).resolve().parents[2] / "out" / "fault-report.txt"
 
 
 @dataclass
@@ -59,6 +58,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for record in _RECORDS:
             if record.test == name:
                 record.outcome = report.outcome
+                # to tests/conftest.py's summary, across pytest-xdist's process boundary
+                report.user_properties.append((FAULT_REPORT, render_report([record])))
     return report
 
 
@@ -68,23 +69,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/faults/" in item.nodeid:
             item.add_marker(pytest.mark.xdist_group("heavy"))
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    # Written here, not in the terminal summary: under pytest-xdist the records live in the
-    # worker that ran the fault tests, and only the controller prints a summary.
-    if _RECORDS:
-        REPORT_PATH.parent.mkdir(exist_ok=True)
-        REPORT_PATH.write_text("\n".join(render_report(_RECORDS)) + "\n")
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _RECORDS:
-        return
-    terminalreporter.section("fault injection report")
-    for line in render_report(_RECORDS):
-        terminalreporter.write_line(line)
-    terminalreporter.write_line(f"(also written to {REPORT_PATH})")
 
 
 def render_report(records: list[FaultRecord]) -> list[str]:
