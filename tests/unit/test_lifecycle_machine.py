@@ -27,9 +27,9 @@ EXPECTED: dict[tuple[IncidentState, Action], IncidentState] = {
     (S.REPORTED, Action.MERGE): S.MERGED,
     (S.QUEUED, Action.MERGE): S.MERGED,
     (S.MERGED, Action.UNLINK): S.QUEUED,
-    **{(s, Action.CANCEL): S.CANCELLED for s in (*OPEN, S.MERGED)},
-    **{(s, Action.ESCALATE): s for s in OPEN},
-    **{(s, Action.CHANGE_PRIORITY): s for s in (*OPEN, S.MERGED)},
+    **{(s, Action.CANCEL): S.CANCELLED for s in (*sorted(OPEN), S.MERGED)},
+    **{(s, Action.ESCALATE): s for s in sorted(OPEN)},
+    **{(s, Action.CHANGE_PRIORITY): s for s in (*sorted(OPEN), S.MERGED)},
 }
 ALL = [(state, action) for state in IncidentState for action in Action]
 REFUSED = [pair for pair in ALL if pair not in EXPECTED]
