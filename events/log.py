@@ -222,23 +222,30 @@ def read_entries(
     connection: Connection,
     after_seq: int = 0,
     until_seq: int | None = None,
-    chunk: int = 20_000,
+    chunk: int = 2000,
 ) -> Iterator[Entry]:
     """Entries after `after_seq` (up to `until_seq`) in stored order: the auditor's lean read,
-    straight from the driver (these four columns need no type conversion)."""
+    from the DB-API cursor (these four columns need no type conversion). A few thousand rows
+    per query stay in the CPU's caches while the caller works on them."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     query = (
         "SELECT seq, envelope, prev_hash, hash FROM event_log "
         f"WHERE seq > {mark} AND seq <= {mark} ORDER BY seq LIMIT {mark}"
     )
     until = until_seq if until_seq is not None else 2**62
-    while True:
-        rows = connection.exec_driver_sql(query, (after_seq, until, chunk)).all()
-        if not rows:
-            return
-        for row in rows:
-            yield Entry(*row)
-        after_seq = rows[-1][0]
+    if not connection.in_transaction():
+        connection.begin()  # as SQLAlchemy's autobegin would: every chunk from one snapshot
+    cursor = connection.connection.cursor()
+    try:
+        while True:
+            cursor.execute(query, (after_seq, until, chunk))
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield from map(Entry._make, rows)
+            after_seq = rows[-1][0]
+    finally:
+        cursor.close()
 
 
 # The database itself refuses to change history. (No percent signs in this SQL: the driver would
