@@ -53,6 +53,20 @@ def configure_prefect(settings: Settings) -> None:
 
 
 @contextmanager
+def prefect_run_settings() -> Iterator[None]:
+    """Settings for a loop of short flow runs, in force inside the block.
+
+    No heartbeat: each flow run would start a thread that emits an event at once (a Prefect
+    server's work too) to detect crashed runs; a batch's run lasts about a second and the
+    dispatcher retries a failed batch itself. (An environment variable cannot say "none".)
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+@contextmanager
 def kafka_cluster(settings: Settings) -> Iterator[str]:
     """The configured cluster, or an embedded broker that lives as long as the block."""
     if settings.kafka_bootstrap_servers:

@@ -516,6 +516,26 @@ class WatchdogOutcome:
         return asdict(self)
 
 
+def watchdog_has_work(services: Services) -> bool:
+    """Whether `run_watchdog` may find anything to act on now: two indexed reads, so a loop
+    can ask often and start a watchdog run (a Prefect flow run) only when it is needed. Never
+    no when a run would act; for a long wait, yes from the tightest acknowledge target on."""
+    now = services.clock.now()
+    shortest = shortest_target(policy_of(services), ClockKind.ACKNOWLEDGE)
+    with services.reads() as session:
+        due = session.scalar(select(SlaClockRow.id).where(SlaClockRow.next_due_at <= now).limit(1))
+        if due is not None:
+            return True
+        waited = session.scalar(
+            select(IncidentRow.id)
+            .where(IncidentRow.state.in_([s.value for s in WAITING]))
+            .where(IncidentRow.escalated.is_(False))
+            .where(IncidentRow.waiting_since <= now - shortest)
+            .limit(1)
+        )
+        return waited is not None
+
+
 def run_watchdog(services: Services, limit: int = 5000) -> WatchdogOutcome:
     """Act on every clock whose warning or deadline has come, and on long waits, in one
     transaction; returns what it did."""

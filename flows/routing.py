@@ -10,8 +10,7 @@ import itertools
 import threading
 from collections.abc import Sequence
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 from pydantic import BaseModel
 
 from dispatch import bootstrap
@@ -55,21 +54,15 @@ class BatchInbox:
 INBOX = BatchInbox()
 
 
-@task(name="ingest-and-route", cache_policy=NO_CACHE)
-async def ingest_and_route(records: list[Record]) -> BatchOutcome:
-    return handle_incident_records(bootstrap.current(), records)
-
-
-@task(name="publish-outbox", cache_policy=NO_CACHE)
-async def publish_outbox() -> int:
-    services = bootstrap.current()
-    return relay(services.sessions, services.publisher)
-
-
 @flow(name="route-incident-batch", log_prints=False, validate_parameters=False)
 async def route_incident_batch(batch: BatchRef) -> BatchOutcome:
-    """Store, route and announce one batch; returns after the database commit."""
-    records = INBOX.take(batch)
-    outcome = await ingest_and_route(records)
-    await publish_outbox()
+    """Store, route and announce one batch; returns after the database commit.
+
+    The two steps are plain calls, not Prefect tasks: two task runs per batch doubled what a
+    batch cost the Prefect server (measured 120 to 130 ms of its CPU per run against 45 to
+    55 ms), and a storm runs several batches a second.
+    """
+    services = bootstrap.current()
+    outcome = handle_incident_records(services, INBOX.take(batch))
+    relay(services.sessions, services.publisher)
     return outcome
