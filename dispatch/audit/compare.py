@@ -6,11 +6,21 @@ rolled-back transactions that a replay cannot (and need not) reproduce.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Connection, Integer, Table, UniqueConstraint, inspect, select
+import orjson
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Dialect,
+    Integer,
+    Table,
+    UniqueConstraint,
+    inspect,
+)
 
 # Tables whose rows are best told apart by more than their primary key.
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
@@ -49,53 +59,126 @@ def natural_key(table: Table) -> tuple[str, ...]:
     return tuple(c.name for c in table.columns if not _is_surrogate(c))
 
 
-def read_table(connection: Connection, table: Table) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Every row by natural key (a repeated key gets a running number appended)."""
+class _Table(NamedTuple):
+    """One side's rows of a table as stored: raw values by natural key, and how to type them."""
+
+    columns: list[str]
+    rows: dict[tuple[Any, ...], tuple[Any, ...]]
+    processors: list[Processor | None]
+
+    def typed(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(v if f is None else f(v) for f, v in zip(self.processors, raw, strict=True))
+
+
+Processor = Callable[[Any], Any]
+
+
+def _processor(column: Column[Any], dialect: Dialect, coltype: Any) -> Processor | None:
+    """How SQLAlchemy types a stored value of `column` (`coltype`: the driver's type code, as
+    in cursor.description); JSON text is parsed by orjson (the same values, several times
+    faster), falling back to SQLAlchemy's parser for what orjson refuses."""
+    process = column.type.dialect_impl(dialect).result_processor(dialect, coltype)
+    if not isinstance(column.type, JSON):
+        return process
+
+    def load(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass  # NaN, huge integers: json's own reading below
+        return value if process is None else process(value)
+
+    return load
+
+
+def _read_raw(connection: Connection, table: Table) -> _Table:
+    """Every row by natural key (a repeated key gets a running number appended), values as the
+    driver gives them: SQLAlchemy's per-value type processing is most of a comparison's time,
+    and equal stored values need none. Keys are typed, so that both sides' keys match."""
     columns = [c for c in table.columns if not _is_surrogate(c)]
-    key = natural_key(table)
+    names = [c.name for c in columns]
     if not inspect(connection).has_table(table.name):
-        return {}
-    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-    order = [table.c[name] for name in key] + [c for c in table.primary_key.columns]
-    for row in connection.execute(select(*columns).order_by(*order)).mappings():
-        base = tuple(row[name] for name in key)
+        return _Table(names, {}, [None] * len(names))
+    key = natural_key(table)
+    quote = connection.dialect.identifier_preparer.quote
+    order = [*key, *(c.name for c in table.primary_key.columns)]
+    query = (
+        f"SELECT {', '.join(map(quote, names))} FROM {quote(table.name)} "
+        f"ORDER BY {', '.join(map(quote, order))}"
+    )
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(query)
+        rows = cursor.fetchall()
+        coltypes = [d[1] for d in cursor.description]
+    finally:
+        cursor.close()
+    processors = [
+        _processor(c, connection.dialect, coltype)
+        for c, coltype in zip(columns, coltypes, strict=True)
+    ]
+    found = _Table(names, {}, processors)
+    at = [names.index(name) for name in key]
+    key_processors = [processors[i] for i in at]
+    for row in rows:
+        base = tuple(
+            row[i] if f is None else f(row[i]) for i, f in zip(at, key_processors, strict=True)
+        )
         n = 0
-        while (*base, n) in rows:
+        while (*base, n) in found.rows:
             n += 1
-        rows[(*base, n)] = dict(row)
-    return rows
+        found.rows[(*base, n)] = tuple(row)
+    return found
+
+
+def read_table(connection: Connection, table: Table) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Every row by natural key (a repeated key gets a running number appended), typed."""
+    found = _read_raw(connection, table)
+    return {
+        key: dict(zip(found.columns, found.typed(raw), strict=True))
+        for key, raw in found.rows.items()
+    }
 
 
 def compare_tables(
     live: Connection, replayed: Connection, tables: Iterable[Table]
 ) -> list[Difference]:
+    same_storage = live.dialect.name == replayed.dialect.name
     differences: list[Difference] = []
     for table in tables:
         differences += _compare_rows(
-            table, natural_key(table), read_table(live, table), read_table(replayed, table)
+            table, _read_raw(live, table), _read_raw(replayed, table), same_storage
         )
     return differences
 
 
 def _compare_rows(
-    table: Table,
-    key: tuple[str, ...],
-    live: dict[tuple[Any, ...], dict[str, Any]],
-    replayed: dict[tuple[Any, ...], dict[str, Any]],
+    table: Table, live: _Table, replayed: _Table, same_storage: bool
 ) -> list[Difference]:
+    """Values equal as stored in the same kind of database are equal; others are compared
+    typed. Differences come in the order of their keys' text."""
+    suspects = [
+        k for k, raw in live.rows.items() if replayed.rows.get(k) != raw or not same_storage
+    ]
+    suspects += [k for k in replayed.rows if k not in live.rows]
+    key = natural_key(table)
     differences = []
-    for row_key in sorted(live.keys() | replayed.keys(), key=repr):
+    for row_key in sorted(suspects, key=repr):
         label = _label(key, row_key)
-        a, b = live.get(row_key), replayed.get(row_key)
+        a, b = live.rows.get(row_key), replayed.rows.get(row_key)
         if a is None or b is None:
             presence = ("present" if a else "absent", "present" if b else "absent")
             differences.append(Difference(table.name, label, "(row)", *presence))
             continue
-        differences += [
-            Difference(table.name, label, name, a[name], b[name])
-            for name in a
-            if a[name] != b[name]
-        ]
+        for name, x, y, type_x, type_y in zip(
+            live.columns, a, b, live.processors, replayed.processors, strict=True
+        ):
+            if same_storage and x == y:
+                continue
+            x, y = (x if type_x is None else type_x(x)), (y if type_y is None else type_y(y))
+            if x != y:
+                differences.append(Difference(table.name, label, name, x, y))
     return differences
 
 
