@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
@@ -21,6 +22,8 @@ from sqlalchemy import (
     UniqueConstraint,
     inspect,
 )
+
+from dispatch.projection import gc_paused
 
 # Tables whose rows are best told apart by more than their primary key.
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
@@ -92,10 +95,11 @@ def _processor(column: Column[Any], dialect: Dialect, coltype: Any) -> Processor
     return load
 
 
-def _read_raw(connection: Connection, table: Table) -> _Table:
+def _read_raw(connection: Connection, table: Table, typed_keys: bool = True) -> _Table:
     """Every row by natural key (a repeated key gets a running number appended), values as the
     driver gives them: SQLAlchemy's per-value type processing is most of a comparison's time,
-    and equal stored values need none. Keys are typed, so that both sides' keys match."""
+    and equal stored values need none. Keys are typed unless `typed_keys` is false (then they
+    match only the same kind of database's keys, stored alike)."""
     columns = [c for c in table.columns if not _is_surrogate(c)]
     names = [c.name for c in columns]
     if not inspect(connection).has_table(table.name):
@@ -119,17 +123,31 @@ def _read_raw(connection: Connection, table: Table) -> _Table:
         for c, coltype in zip(columns, coltypes, strict=True)
     ]
     found = _Table(names, {}, processors)
-    at = [names.index(name) for name in key]
-    key_processors = [processors[i] for i in at]
+    key_of = _key_reader(
+        [names.index(name) for name in key], processors if typed_keys else [None] * len(names)
+    )
     for row in rows:
-        base = tuple(
-            row[i] if f is None else f(row[i]) for i, f in zip(at, key_processors, strict=True)
-        )
+        base = key_of(row)
         n = 0
         while (*base, n) in found.rows:
             n += 1
-        found.rows[(*base, n)] = tuple(row)
+        found.rows[(*base, n)] = row
     return found
+
+
+def _key_reader(
+    at: list[int], processors: list[Processor | None]
+) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """A row's natural key, typed where `processors` say so."""
+    if any(processors[i] for i in at):
+        return lambda row: tuple(
+            row[i] if processors[i] is None else processors[i](row[i])  # type: ignore[misc]
+            for i in at
+        )
+    if len(at) == 1:
+        (i,) = at
+        return lambda row: (row[i],)
+    return itemgetter(*at)
 
 
 def read_table(connection: Connection, table: Table) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -144,13 +162,22 @@ def read_table(connection: Connection, table: Table) -> dict[tuple[Any, ...], di
 def compare_tables(
     live: Connection, replayed: Connection, tables: Iterable[Table]
 ) -> list[Difference]:
-    same_storage = live.dialect.name == replayed.dialect.name
     differences: list[Difference] = []
-    for table in tables:
-        differences += _compare_rows(
-            table, _read_raw(live, table), _read_raw(replayed, table), same_storage
-        )
+    with gc_paused():  # many rows, no cycles: see dispatch.projection
+        for table in tables:
+            differences += _compare_table(live, replayed, table)
     return differences
+
+
+def _compare_table(live: Connection, replayed: Connection, table: Table) -> list[Difference]:
+    """Rows of the same kind of database are matched by their keys as stored, which needs no
+    typing; if the two sets of keys differ at all, both sides are keyed again, typed, so that
+    only real differences are reported."""
+    same_storage = live.dialect.name == replayed.dialect.name
+    a, b = _read_raw(live, table, not same_storage), _read_raw(replayed, table, not same_storage)
+    if same_storage and a.rows.keys() != b.rows.keys():
+        a, b = _read_raw(live, table), _read_raw(replayed, table)
+    return _compare_rows(table, a, b, same_storage)
 
 
 def _compare_rows(
@@ -162,15 +189,13 @@ def _compare_rows(
         k for k, raw in live.rows.items() if replayed.rows.get(k) != raw or not same_storage
     ]
     suspects += [k for k in replayed.rows if k not in live.rows]
-    key = natural_key(table)
-    differences = []
-    for row_key in sorted(suspects, key=repr):
-        label = _label(key, row_key)
+    found: list[tuple[tuple[Any, ...], list[tuple[str, Any, Any]]]] = []
+    for row_key in suspects:
         a, b = live.rows.get(row_key), replayed.rows.get(row_key)
         if a is None or b is None:
-            presence = ("present" if a else "absent", "present" if b else "absent")
-            differences.append(Difference(table.name, label, "(row)", *presence))
+            found.append((row_key, [("(row)", _presence(a), _presence(b))]))
             continue
+        changed = []
         for name, x, y, type_x, type_y in zip(
             live.columns, a, b, live.processors, replayed.processors, strict=True
         ):
@@ -178,8 +203,19 @@ def _compare_rows(
                 continue
             x, y = (x if type_x is None else type_x(x)), (y if type_y is None else type_y(y))
             if x != y:
-                differences.append(Difference(table.name, label, name, x, y))
-    return differences
+                changed.append((name, x, y))
+        if changed:
+            found.append((row_key, changed))
+    key = natural_key(table)
+    return [
+        Difference(table.name, _label(key, row_key), name, x, y)
+        for row_key, changed in sorted(found, key=lambda item: repr(item[0]))
+        for name, x, y in changed
+    ]
+
+
+def _presence(row: tuple[Any, ...] | None) -> str:
+    return "absent" if row is None else "present"
 
 
 def _label(key: tuple[str, ...], values: tuple[Any, ...]) -> str:

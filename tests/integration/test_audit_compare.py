@@ -108,3 +108,23 @@ def test_missing_and_extra_rows_are_named(logged: Engine, tmp_path: Path) -> Non
     assert ("incident_exclusions", "absent", "present") in rows
     assert ("assignments", "present", "absent") in rows
     assert all(d.column == "(row)" for d in differences)
+
+
+def test_a_key_time_stored_in_another_layout_is_no_difference(
+    logged: Engine, tmp_path: Path
+) -> None:
+    """assigned_at is part of the assignments' natural key: stored as
+    "2026-07-01 08:00:00" instead of "2026-07-01 08:00:00.000000", it is the same instant."""
+
+    def relayout(connection: Connection) -> None:
+        row_id = one_assignment(connection)[0]
+        connection.execute(
+            text("UPDATE assignments SET assigned_at = substr(assigned_at, 1, 19) WHERE id = :i"),
+            {"i": row_id},
+        )
+        stored = connection.execute(
+            text("SELECT assigned_at FROM assignments WHERE id = :i"), {"i": row_id}
+        )
+        assert len(stored.scalar_one()) == 19
+
+    assert replayed_then(logged, tmp_path, relayout) == []
