@@ -391,9 +391,6 @@ def on_reported(
     masters (state merged, clocks paused), and return the reports that still need a team."""
     if not incidents:
         return []
-    session.execute(
-        update(IncidentRow), [{"id": i.id, "waiting_since": i.reported_at} for i in incidents]
-    )
     settings = services.settings
     window = timedelta(minutes=settings.storm_window_min)
     radius = settings.storm_radius_m

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.audit.mirror import publish_log_tail
@@ -13,6 +14,7 @@ from dispatch.db import OutboxRow
 from events.envelope import Envelope
 from events.kafka import KafkaPublisher, OutgoingMessage
 
+OUTBOX = cast(Table, OutboxRow.__table__)
 MIRROR_SHARE = 2000  # event-log entries mirrored per relay call, about, at most
 
 
@@ -22,15 +24,16 @@ def stage(session: Session, topic: str, envelope: Envelope, at: datetime) -> Non
 
 
 def stage_many(session: Session, topic: str, envelopes: Sequence[Envelope], at: datetime) -> None:
-    """Queue many events in one statement: about 6x cheaper a row than `stage` (no ORM object
-    per row). The session flushes its pending rows first, so staging order stays the order in
-    which the relay publishes."""
+    """Queue many events in one Core statement: several times cheaper a row than `stage` (no
+    ORM object per row). Pending ORM rows are flushed first, so staging order stays the order
+    in which the relay publishes."""
     if envelopes:
         rows = [
             {"topic": topic, "key": e.key, "value": e.to_bytes(), "created_at": at}
             for e in envelopes
         ]
-        session.execute(insert(OutboxRow), rows)
+        session.flush()
+        session.execute(OUTBOX.insert(), rows)
 
 
 def stage_raw(session: Session, topic: str, key: str, value: bytes, at: datetime) -> None:

@@ -13,8 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dispatch import lifecycle, sla
@@ -35,6 +36,19 @@ from models.routing import Choice, Fix, Request, TeamPool, TeamState
 from models.team import SKILL_FOR_KIND, Assignment, Skill, TeamStatus, latency_ms
 
 _CHUNK = 5_000  # ids per IN (...) list, well under every backend's parameter limit
+# Core statements for the per-incident rows: no ORM bookkeeping per row (about a fifth less)
+INCIDENTS = cast(Table, IncidentRow.__table__)
+ASSIGNMENTS = cast(Table, AssignmentRow.__table__)
+_ASSIGN = (
+    update(INCIDENTS)
+    .where(INCIDENTS.c.id == bindparam("incident_id"))
+    .values(
+        state=bindparam("new_state"),
+        team_id=bindparam("new_team_id"),
+        assigned_at=bindparam("new_assigned_at"),
+        waiting_since=None,
+    )
+)
 
 
 @dataclass
@@ -111,10 +125,11 @@ def _drop_duplicates(
 
 
 def _store_incidents(session: Session, reports: Sequence[tuple[Envelope, Incident]]) -> None:
+    """New reports, waiting for a team since they were reported."""
     if not reports:
         return
     session.execute(
-        insert(IncidentRow),
+        INCIDENTS.insert(),
         [
             {
                 **incident.model_dump(mode="python"),
@@ -122,6 +137,7 @@ def _store_incidents(session: Session, reports: Sequence[tuple[Envelope, Inciden
                 "report_event_id": envelope.event_id,
                 "team_id": None,
                 "assigned_at": None,
+                "waiting_since": incident.reported_at,
             }
             for envelope, incident in reports
         ],
@@ -282,16 +298,16 @@ def _store_assignments(
 ) -> None:
     if not assignments:
         return
-    session.execute(insert(AssignmentRow), [a.model_dump() for a in assignments])
+    session.execute(ASSIGNMENTS.insert(), [a.model_dump() for a in assignments])
     sla.start_clocks(session, services, assignments, now)  # issue 4: acknowledge clocks
     session.execute(
-        update(IncidentRow),
+        _ASSIGN,
         [
             {
-                "id": a.incident_id,
-                "state": IncidentState.ASSIGNED.value,
-                "team_id": a.team_id,
-                "assigned_at": a.assigned_at,
+                "incident_id": a.incident_id,
+                "new_state": IncidentState.ASSIGNED.value,
+                "new_team_id": a.team_id,
+                "new_assigned_at": a.assigned_at,
             }
             for a in assignments
         ],
