@@ -49,7 +49,7 @@ from dispatch.sla import run_watchdog
 from dispatch.teams import list_teams, replace_registry
 from events import topics
 from events.kafka import Record
-from events.log import read_entries
+from events.log import read_envelopes
 from events.schemas import envelope_for
 from events.schemas.incidents import IncidentReported
 from models.clock import ManualClock
@@ -131,7 +131,7 @@ def measure(url: str, runs: int) -> dict[str, Any]:
                 target = make_engine(f"sqlite:///{tmp}/replayed-{run}.db")
 
                 def rebuild(target: Any = target) -> dict[str, int]:
-                    board = fold(read_entries(live))
+                    board = fold(read_envelopes(live))
                     create_schema(target)
                     return write_board(board, target)
 

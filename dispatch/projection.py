@@ -8,7 +8,7 @@ database); everything a state change needs travels in its payload.
 from __future__ import annotations
 
 import gc
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -91,18 +91,18 @@ class Board:
     Times stay ISO text, as the payloads carry them: `write_board` converts them once per row.
     """
 
-    keyed: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=dict)
-    appended: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    keyed: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    appended: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     events: int = 0
     last_seq: int = 0
     last_occurred_at: str = ""
     unprojected: Counter[str] = field(default_factory=Counter)
 
     def rows(self, table: str) -> dict[Any, dict[str, Any]]:
-        return self.keyed.setdefault(table, {})
+        return self.keyed[table]
 
     def append(self, table: str, row: dict[str, Any]) -> None:
-        self.appended.setdefault(table, []).append(row)
+        self.appended[table].append(row)
 
     def new_row(self, table: str, **values: Any) -> dict[str, Any]:
         return _row(table, **values)
@@ -147,43 +147,50 @@ def gc_paused() -> Iterator[None]:
 
 
 def fold(
-    entries: Iterable[Entry], until: datetime | None = None, board: Board | None = None
+    entries: Iterable[Entry | tuple[int, str]],
+    until: datetime | None = None,
+    board: Board | None = None,
 ) -> Board:
-    """Apply entries in order; with `until`, stop before the first event that occurred later."""
+    """Apply entries (or `(seq, envelope)` pairs) in order; with `until`, stop before the first
+    event that occurred later."""
     board = board or Board()
-    newest: dict[tuple[str, int], int] = {}
+    routes: dict[tuple[str, int], tuple[Projector | None, int]] = {}
     loads = orjson.loads
+    seq, occurred_at = board.last_seq, board.last_occurred_at
     with gc_paused():
         for entry in entries:
-            envelope = loads(entry.envelope)
+            envelope = loads(entry[1])
             if until is not None and moment(envelope["occurred_at"]) > until:  # type: ignore[operator]
                 break
-            event = _event_of(entry.seq, envelope, newest, board)
+            seq, occurred_at = entry[0], envelope["occurred_at"]
             board.events += 1
-            board.last_seq, board.last_occurred_at = entry.seq, envelope["occurred_at"]
-            projector = PROJECTORS.get(event.type) if event is not None else None
+            kind, version = envelope["type"], envelope["version"]
+            route = routes.get((kind, version))
+            if route is None:
+                route = routes[(kind, version)] = _route(kind)
+            projector, newest = route
             if projector is None:
-                board.unprojected[f"{envelope['type']}.v{envelope['version']}"] += 1
+                board.unprojected[f"{kind}.v{version}"] += 1
                 continue
-            assert event is not None
-            projector(board, event)
+            payload = envelope["payload"]
+            if version != newest:
+                payload = upcast_payload(kind, version, payload, newest)
+            projector(
+                board,
+                Event(seq, envelope["event_id"], kind, occurred_at, envelope["producer"], payload),
+            )
+    board.last_seq, board.last_occurred_at = seq, occurred_at
     return board
 
 
-def _event_of(
-    seq: int, envelope: dict[str, Any], newest: dict[tuple[str, int], int], board: Board
-) -> Event | None:
-    kind, version, payload = envelope["type"], envelope["version"], envelope["payload"]
-    if (kind, version) not in newest:
-        try:
-            newest[(kind, version)] = latest_version(kind)
-        except EventRejected:
-            return None  # a type no schema knows: reported as unprojected
-    if version != newest[(kind, version)]:
-        payload = upcast_payload(kind, version, payload, newest[(kind, version)])
-    return Event(
-        seq, envelope["event_id"], kind, envelope["occurred_at"], envelope["producer"], payload
-    )
+def _route(kind: str) -> tuple[Projector | None, int]:
+    """The projector of an event type and its newest version (None: no schema or no projector
+    knows the type; it is reported as unprojected)."""
+    try:
+        newest = latest_version(kind)
+    except EventRejected:
+        return None, 0
+    return PROJECTORS.get(kind), newest
 
 
 def projected_tables() -> list[Table]:
@@ -363,19 +370,21 @@ def _change_load(
 
 def _lifecycle(board: Board, p: dict[str, Any], default_state: str = "") -> dict[str, Any]:
     """The incident after a lifecycle event: its state as the event says, clocks upserted."""
-    incident = board.rows("incidents")[p["incident_id"]]
+    incident_id = p["incident_id"]
+    incident = board.keyed["incidents"][incident_id]
     state = p.get("state") or default_state
     if state:
         incident["state"] = state
-    for snapshot in p.get("clocks") or ():
-        _upsert_clock(board, p["incident_id"], snapshot)
+    clocks = p.get("clocks")
+    if clocks:
+        # A clock changes many times: keep its latest snapshot, make the row once (clock_row).
+        kept = board.keyed["sla_clocks"]
+        for snapshot in clocks:
+            kept[(incident_id, snapshot["kind"], snapshot["attempt"])] = {
+                "incident_id": incident_id,
+                "snapshot": snapshot,
+            }
     return incident
-
-
-def _upsert_clock(board: Board, incident_id: str, snapshot: dict[str, Any]) -> None:
-    # A clock changes many times: keep its latest snapshot, make the row once (clock_row).
-    key = (incident_id, snapshot["kind"], snapshot["attempt"])
-    board.rows("sla_clocks")[key] = {"incident_id": incident_id, "snapshot": snapshot}
 
 
 def clock_row(kept: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dispatch.audit.mirror import read_audit_topic
 from dispatch.audit.verify import Digest, check_entries, read_head
 from dispatch.db import create_schema
 from dispatch.projection import Board, fold, projected_tables, write_board
-from events.log import EVENT_LOG, Entry, read_entries
+from events.log import EVENT_LOG, Entry, read_envelopes
 
 
 class ReplayError(RuntimeError):
@@ -45,8 +45,9 @@ def ensure_empty(target: Engine) -> None:
                 raise ReplayError(f"--into database is not empty: {name} has {count} rows")
 
 
-def log_entries(live: Connection, head: Digest) -> Iterable[Entry]:
-    return read_entries(live, until_seq=head.seq)
+def log_entries(live: Connection, head: Digest) -> Iterable[tuple[int, str]]:
+    """What a replay folds from the live log: `(seq, envelope)` up to the head."""
+    return read_envelopes(live, until_seq=head.seq)
 
 
 def kafka_entries(
