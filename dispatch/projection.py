@@ -287,7 +287,7 @@ def _insert_sqlite(connection: Connection, table: Table, rows: list[dict[str, An
         columns.append(values)
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(statement, zip(*columns, strict=True))
+        cursor.executemany(statement, list(zip(*columns, strict=True)))
     finally:
         cursor.close()
 

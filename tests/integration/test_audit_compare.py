@@ -42,7 +42,8 @@ def one_assignment(connection: Connection) -> tuple[int, str, str]:
     found = connection.execute(
         text("SELECT id, incident_id, explanation FROM assignments ORDER BY id LIMIT 1")
     )
-    return tuple(found.one())  # type: ignore[return-value]
+    incident = found.one()
+    return int(incident[0]), str(incident[1]), str(incident[2])
 
 
 def test_a_changed_value_is_named_with_both_sides(logged: Engine, tmp_path: Path) -> None:

@@ -79,7 +79,11 @@ def test_a_time_stored_in_another_layout_of_the_same_instant_is_no_finding(
 def test_chunk_boundaries_hide_no_gap_and_add_no_finding(logged: Engine, chunk: int) -> None:
     untouched = verify_in_chunks(logged, chunk)
     assert untouched.ok and untouched.entries == untouched.head.seq  # type: ignore[union-attr]
-    tamper(logged, lambda c: c.execute(text("DELETE FROM event_log WHERE seq = 7")))
+
+    def delete_seq_7(connection: Connection) -> None:
+        connection.execute(text("DELETE FROM event_log WHERE seq = 7"))
+
+    tamper(logged, delete_seq_7)
     verdict = verify_in_chunks(logged, chunk)
     assert str(verdict.finding) == (
         "seq 7: missing: the log jumps from seq 6 to seq 8 (entries deleted)"
