@@ -14,7 +14,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from dispatch.bootstrap import Services
 from dispatch.db import AssignmentRow, IncidentRow
@@ -22,6 +22,7 @@ from dispatch.routing import warm_routing
 from dispatch.simulation import finish_due_tasks, publish_reports, simulated_incidents
 from dispatch.teams import list_teams, replace_registry
 from models.hubei import hubei_registry
+from models.incident import IncidentState
 from models.rules import Rule
 
 
@@ -29,6 +30,8 @@ from models.rules import Rule
 class DemoSummary:
     reported: int
     assigned: int
+    # grouped by storm grouping with an open incident nearby: that incident's team answers it
+    merged: int
     unassigned: int
     latency_ms_p50: float
     latency_ms_p95: float
@@ -69,12 +72,12 @@ def run_demo(
     deadline = time.monotonic() + timeout_s
 
     with _progress(console) as progress:
-        bar = progress.add_task("assigned", total=incidents)
+        bar = progress.add_task("answered", total=incidents)
 
         def done() -> bool:
-            assigned = _count_assigned(services, ids)
-            progress.update(bar, completed=assigned)
-            return assigned >= incidents or time.monotonic() > deadline
+            answered = _count_answered(services, ids)
+            progress.update(bar, completed=answered)
+            return answered >= incidents or time.monotonic() > deadline
 
         async def crews() -> None:
             while not done():
@@ -102,25 +105,36 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _count_assigned(services: Services, ids: list[str]) -> int:
+def _count_answered(services: Services, ids: list[str]) -> int:
+    """Incidents a team was assigned to, or that were merged into one that has a team."""
     with services.reads() as session:
         return sum(
             session.scalar(
                 select(func.count())
                 .where(IncidentRow.id.in_(ids[i : i + 5000]))
-                .where(IncidentRow.assigned_at.is_not(None))
+                .where(or_(IncidentRow.assigned_at.is_not(None), _MERGED))
             )
             or 0
             for i in range(0, len(ids), 5000)
         )
 
 
+_MERGED = IncidentRow.state == IncidentState.MERGED.value
+
+
 def summarise(services: Services, ids: list[str]) -> DemoSummary:
     """Counts and dispatch latency (report to stored assignment) of the given incidents."""
     latencies: list[float] = []
     by_rule: Counter[str] = Counter()
+    merged = 0
     with services.reads() as session:
         for i in range(0, len(ids), 5000):
+            merged += (
+                session.scalar(
+                    select(func.count()).where(IncidentRow.id.in_(ids[i : i + 5000]), _MERGED)
+                )
+                or 0
+            )
             rows = session.execute(
                 select(IncidentRow.reported_at, IncidentRow.assigned_at)
                 .where(IncidentRow.id.in_(ids[i : i + 5000]))
@@ -140,7 +154,8 @@ def summarise(services: Services, ids: list[str]) -> DemoSummary:
     return DemoSummary(
         reported=len(ids),
         assigned=len(latencies),
-        unassigned=len(ids) - len(latencies),
+        merged=merged,
+        unassigned=len(ids) - len(latencies) - merged,
         latency_ms_p50=round(float(p50), 1),
         latency_ms_p95=round(float(p95), 1),
         latency_ms_p99=round(float(p99), 1),

@@ -38,7 +38,8 @@ def test_demo_assigns_every_incident_and_writes_its_summary(tmp_path: Path) -> N
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     figures = json.loads(summary.read_text())
     assert figures["reported"] == 300
-    assert figures["assigned"] == 300
+    # storm grouping may merge a report into an open one nearby: its team answers both
+    assert figures["assigned"] + figures["merged"] == 300
     assert figures["unassigned"] == 0
     assert 0 < figures["latency_ms_p50"] <= figures["latency_ms_p95"] <= figures["latency_ms_p99"]
     assert "unassigned" in done.stdout and "latency ms p99" in done.stdout
