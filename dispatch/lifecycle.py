@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -185,17 +185,26 @@ def _team_step(
     return incident
 
 
+def _task_fields(
+    incident: IncidentRow, caller: Caller, team_id: str, clocks: list[SlaClockRow]
+) -> dict[str, Any]:
+    """What every task event says: whose task, who acted, where it stands, its clocks."""
+    return {
+        "incident_id": incident.id,
+        "actor": actor_of(caller),
+        "state": incident.state,
+        "clocks": [snapshot(c) for c in clocks],
+        "team_id": team_id,
+    }
+
+
 def acknowledge_in(
     session: Session, services: Services, incident_id: str, caller: Caller, now: datetime
 ) -> IncidentRow:
     def payload(incident: IncidentRow, team_id: str, clocks: list[SlaClockRow]) -> EventPayload:
         incident.acknowledged_at = now
         return TaskAcknowledged(
-            incident_id=incident.id,
-            actor=actor_of(caller),
-            state=incident.state,
-            clocks=[snapshot(c) for c in clocks],
-            team_id=team_id,
+            **_task_fields(incident, caller, team_id, clocks),
             acknowledged_at=now,
         )
 
@@ -216,11 +225,7 @@ def decline_in(
         incident.team_id, incident.acknowledged_at, incident.waiting_since = None, None, now
         exclude_team(session, incident.id, team_id, f"declined: {reason}")
         return TaskDeclined(
-            incident_id=incident.id,
-            actor=actor_of(caller),
-            state=incident.state,
-            clocks=[snapshot(c) for c in clocks],
-            team_id=team_id,
+            **_task_fields(incident, caller, team_id, clocks),
             reason=reason,
             declined_at=now,
         )
@@ -236,11 +241,7 @@ def mark_en_route_in(
 ) -> IncidentRow:
     def payload(incident: IncidentRow, team_id: str, clocks: list[SlaClockRow]) -> EventPayload:
         return TaskDeparted(
-            incident_id=incident.id,
-            actor=actor_of(caller),
-            state=incident.state,
-            clocks=[snapshot(c) for c in clocks],
-            team_id=team_id,
+            **_task_fields(incident, caller, team_id, clocks),
             departed_at=now,
         )
 
@@ -253,11 +254,7 @@ def mark_on_scene_in(
     def payload(incident: IncidentRow, team_id: str, clocks: list[SlaClockRow]) -> EventPayload:
         incident.arrived_at = now
         return TaskArrived(
-            incident_id=incident.id,
-            actor=actor_of(caller),
-            state=incident.state,
-            clocks=[snapshot(c) for c in clocks],
-            team_id=team_id,
+            **_task_fields(incident, caller, team_id, clocks),
             arrived_at=now,
         )
 
@@ -275,11 +272,7 @@ def resolve_in(
     def payload(incident: IncidentRow, team_id: str, clocks: list[SlaClockRow]) -> EventPayload:
         incident.resolved_at = now
         return TaskResolved(
-            incident_id=incident.id,
-            actor=actor_of(caller),
-            state=incident.state,
-            clocks=[snapshot(c) for c in clocks],
-            team_id=team_id,
+            **_task_fields(incident, caller, team_id, clocks),
             resolved_at=now,
             notes=notes,
         )
