@@ -1,4 +1,5 @@
-"""The dispatcher loop: poll a micro-batch, route it in one flow run, then commit offsets."""
+"""The dispatcher loop: poll micro-batches, route them in flow runs (one run for the batches of
+up to about a second), and commit each batch's offsets after its database commit."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from kafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import func, select
@@ -20,7 +22,7 @@ from dispatch.routing import BatchOutcome, warm_routing
 from dispatch.sla import watchdog_has_work
 from events import topics
 from events.kafka import KafkaBatchConsumer, Record
-from flows.routing import INBOX, route_incident_batch
+from flows.routing import INBOX, route_incident_batches
 from models.incident import IncidentState
 from models.team import TeamStatus
 
@@ -29,6 +31,7 @@ log = logging.getLogger("everycall.dispatcher")
 RETRY_DELAYS_S = (0.5, 1, 2, 5, 10)
 # The broker or the database is away: retried for as long as it lasts (the batch waits in Kafka).
 OUTAGES: tuple[type[Exception], ...] = (KafkaError, OperationalError, InterfaceError)
+WINDOW_S = 1.0  # one flow run routes the batches polled for at most this long
 
 
 async def run_dispatcher(
@@ -66,14 +69,14 @@ async def _dispatch(
     )
     idle_queue: tuple[int, int] | None = None
     watchdog_due = 0.0
-    faults = FaultPoints(settings)
     if settings.metrics_port is not None:
         serve_process_metrics(services, settings.metrics_port)
     sizer = BatchSizer(settings.batch_max_records, settings.max_poll_interval_ms / 1000)
+    loop = DispatchLoop(services, consumer, sizer, FaultPoints(settings), stop, on_batch)
     try:
         while not stop():
             watchdog_due = await _watchdog_between_batches(services, watchdog_due)
-            records = await _poll(consumer, settings.batch_wait_ms, sizer.limit)
+            records = await loop.poll()
             if ready is not None:
                 ready.set()  # the first poll has joined the consumer group
             if not records:
@@ -83,17 +86,55 @@ async def _dispatch(
                     await asyncio.sleep(0)
                     continue
                 idle_queue = queue
-            started = time.monotonic()
-            outcome = await _route_with_retries(records)
-            sizer.record(len(records), time.monotonic() - started)
-            if records:
-                faults.after_db_commit()  # inert unless a fault test asks for a crash here
-            _commit(consumer, records)
-            process_metrics().observe_batch(outcome)
-            if on_batch is not None:
-                on_batch(outcome)
+            await _route_with_retries(BatchWindow(loop, records))
     finally:
         consumer.close()
+
+
+@dataclass
+class DispatchLoop:
+    """What the loop and its flow runs share: the consumer, the batch cap, the fault points."""
+
+    services: Services
+    consumer: KafkaBatchConsumer
+    sizer: BatchSizer
+    faults: FaultPoints
+    stop: Callable[[], bool]
+    on_batch: Callable[[BatchOutcome], None] | None
+
+    async def poll(self) -> list[Record]:
+        return await _poll(self.consumer, self.services.settings.batch_wait_ms, self.sizer.limit)
+
+    def batch_done(self, records: list[Record], outcome: BatchOutcome, seconds: float) -> None:
+        """The batch is committed to the database and announced: now its offsets."""
+        self.sizer.record(len(records), seconds)
+        if records:
+            self.faults.after_db_commit()  # inert unless a fault test asks for a crash here
+        _commit(self.consumer, records)
+        process_metrics().observe_batch(outcome)
+        if self.on_batch is not None:
+            self.on_batch(outcome)
+
+
+class BatchWindow:
+    """The batches of one flow run: the first polled, then each next poll's while they keep
+    coming, for at most WINDOW_S (an empty first batch is the idle pass: the queue alone)."""
+
+    def __init__(self, loop: DispatchLoop, first: list[Record]) -> None:
+        self.loop, self.first, self.current = loop, first, first
+        self._until = time.monotonic() + WINDOW_S
+
+    async def next(self) -> list[Record] | None:
+        if not self.first or self.loop.stop() or time.monotonic() >= self._until:
+            return None
+        records = await self.loop.poll()
+        if not records:
+            return None  # quiet: back to the loop (watchdog, idle pass)
+        self.current = records
+        return records
+
+    def done(self, records: list[Record], outcome: BatchOutcome, seconds: float) -> None:
+        self.loop.batch_done(records, outcome, seconds)
 
 
 async def _watchdog_between_batches(services: Services, due: float) -> float:
@@ -188,8 +229,9 @@ def _queue_state_if_reachable(services: Services) -> tuple[int, int] | None:
         return None
 
 
-async def _route_with_retries(records: list[Record]) -> BatchOutcome:
-    """A failed batch is retried as is; its offsets stay uncommitted until it succeeds.
+async def _route_with_retries(window: BatchWindow) -> None:
+    """A failed batch is retried as is; its offsets stay uncommitted until it succeeds (the
+    window's earlier batches are committed already).
 
     An outage (broker or database away) is waited out, however long; any other error is
     retried a few times, then raised. A retry after a commit is harmless: duplicates are dropped.
@@ -197,17 +239,23 @@ async def _route_with_retries(records: list[Record]) -> BatchOutcome:
     failures = 0
     while True:
         try:
-            return await route_incident_batch(INBOX.put(records))
+            await route_incident_batches(INBOX.put(window))
+            return
         except OUTAGES as error:
             delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
-            log.warning("batch of %d waits for %s; retrying in %ss", len(records), error, delay)
+            log.warning(
+                "batch of %d waits for %s; retrying in %ss", len(window.current), error, delay
+            )
         except Exception:
             if failures >= len(RETRY_DELAYS_S):
                 raise
             delay = RETRY_DELAYS_S[failures]
-            log.exception("routing a batch of %d failed; retrying in %ss", len(records), delay)
+            log.exception(
+                "routing a batch of %d failed; retrying in %ss", len(window.current), delay
+            )
         failures += 1
         await asyncio.sleep(delay)
+        window = BatchWindow(window.loop, window.current)
 
 
 def queue_state(services: Services) -> tuple[int, int] | None:

@@ -45,7 +45,7 @@ from tests.faults.harness import (
 
 pytestmark = pytest.mark.timeout(900)  # real processes on a shared machine
 
-BURST = 800
+BURST = 4000  # must outlast the kills: a flow run routes many batches since 1 s windows
 BATCH = 20  # small batches: many commit windows to crash in
 LAST_BATCH = 200  # the run after the last kill just finishes the burst
 KILLS = 10
@@ -60,7 +60,7 @@ def test_dispatcher_killed_repeatedly_assigns_every_incident_exactly_once(
     tmp_path: Path,
 ) -> None:
     rng = random.Random(SEED)
-    teams = wuhan_teams(40, capacity=40)
+    teams = wuhan_teams(40, capacity=BURST // 40)
     with prepared_database(database_url, teams) as engine:
         publisher = KafkaPublisher(broker)
         burst = simulated_incidents(teams, BURST, datetime.now(UTC), seed=SEED, run="kill")
