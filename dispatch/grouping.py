@@ -1,9 +1,10 @@
 """Storm grouping's read: the open incidents that could be masters of a batch of new reports.
 
-Only the neighbourhood of the reports is read: the grid cells around each report (cells at
-least the grouping radius wide), merged into boxes of latitude and longitude that an index on
-(latitude, longitude) answers. Reading every open incident of the window instead cost a batch
-time in proportion to the open incidents of the whole storm.
+Only the neighbourhood of the reports is read, kind by kind: the grid cells around each report
+(cells half the grouping radius wide, two rings of them), merged into boxes of latitude and
+longitude that an index on (kind, latitude, longitude) answers. Reading every open incident of
+the window instead cost a batch time in proportion to the open incidents of the whole storm;
+even the neighbourhood is dense in a storm cell, so it is read as tight as cheaply possible.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from models.grouping import METRES_PER_DEGREE_LAT, Report
 from models.incident import Incident
 from models.lifecycle import OPEN
 
-BOXES_PER_QUERY = 200  # 4 bounds each: well under every backend's parameter limit
-MARGIN = 1.01  # cells a little wider than the radius: rounding never hides a neighbour
+BOXES_PER_QUERY = 200  # 5 parameters each: well under every backend's parameter limit
+MARGIN = 1.01  # cells a little wider than their share: rounding never hides a neighbour
+RINGS = 2  # cells of radius / RINGS, RINGS rings of them around a report's cell
 
 
 class Master(NamedTuple):
@@ -38,6 +40,7 @@ class Master(NamedTuple):
 
 
 class Box(NamedTuple):
+    kind: str
     south: float
     north: float
     west: float
@@ -45,17 +48,26 @@ class Box(NamedTuple):
 
 
 def search_boxes(reports: Sequence[Report], radius_m: float) -> list[Box]:
-    """Boxes that hold every point within `radius_m` of a report: the 3 x 3 grid cells around
-    each report; adjacent cells of a row merged, then equal runs of adjacent rows."""
-    cell_lat = MARGIN * radius_m / METRES_PER_DEGREE_LAT
+    """Boxes that hold every point within `radius_m` of a report, for the report's kind."""
+    by_kind: dict[str, list[Report]] = {}
+    for report in reports:
+        by_kind.setdefault(str(report.kind), []).append(report)
+    return [box for kind, same in by_kind.items() for box in _boxes_of(kind, same, radius_m)]
+
+
+def _boxes_of(kind: str, reports: Sequence[Report], radius_m: float) -> list[Box]:
+    """The cells around each report (RINGS rings), adjacent cells of a row merged, then equal
+    runs of adjacent rows."""
+    cell_lat = MARGIN * radius_m / RINGS / METRES_PER_DEGREE_LAT
     # a degree of longitude is shortest on the poleward edge of the batch: size cells there
-    poleward = min(89.0, max(abs(r.latitude) for r in reports) + 2 * cell_lat)
+    poleward = min(89.0, max(abs(r.latitude) for r in reports) + 2 * RINGS * cell_lat)
     cell_lon = cell_lat / math.cos(math.radians(poleward))
+    near = range(-RINGS, RINGS + 1)
     cells: set[tuple[int, int]] = set()
     for report in reports:
         row = math.floor(report.latitude / cell_lat)
         column = math.floor(report.longitude / cell_lon)
-        cells.update((row + dr, column + dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1))
+        cells.update((row + dr, column + dc) for dr in near for dc in near)
     # (first column, last column) -> [first row, last row] of the box growing downwards
     growing: dict[tuple[int, int], list[int]] = {}
     done: list[tuple[int, int, int, int]] = []
@@ -71,7 +83,7 @@ def search_boxes(reports: Sequence[Report], radius_m: float) -> list[Box]:
         growing.update((run, [row, row]) for run in runs)
     done.extend((rows[0], rows[1], *run) for run, rows in growing.items())
     return [
-        Box(first * cell_lat, (last + 1) * cell_lat, west * cell_lon, (east + 1) * cell_lon)
+        Box(kind, first * cell_lat, (last + 1) * cell_lat, west * cell_lon, (east + 1) * cell_lon)
         for first, last, west, east in done
     ]
 
@@ -96,7 +108,6 @@ def open_masters_near(
         return []  # grouping is off
     boxes = search_boxes(reports, radius_m)
     shared = {
-        "kinds": sorted({str(r.kind) for r in reports}),
         "earliest": min(r.reported_at for r in reports) - window,
         "latest": max(r.reported_at for r in reports),
     }
@@ -108,7 +119,7 @@ def open_masters_near(
         bounds = {
             f"{side}{n}": value
             for n, box in enumerate(chunk)
-            for side, value in zip("snwe", box, strict=True)
+            for side, value in zip("ksnwe", box, strict=True)
         }
         rows = session.execute(_in_boxes(), {**shared, **bounds}).tuples()
         found.extend(
@@ -118,7 +129,7 @@ def open_masters_near(
 
 
 OPEN_STATES = frozenset(s.value for s in OPEN)
-NOWHERE = Box(1.0, 0.0, 1.0, 0.0)  # pads a query's unused box slots: nothing lies inside
+NOWHERE = Box("", 1.0, 0.0, 1.0, 0.0)  # pads a query's unused box slots: nothing lies inside
 
 
 @cache
@@ -129,6 +140,7 @@ def _in_boxes() -> Select[str, str, str, float, float, datetime]:
     index (every open incident) instead of the place index box by box."""
     inside = [
         and_(
+            IncidentRow.kind == bindparam(f"k{n}"),
             IncidentRow.latitude.between(bindparam(f"s{n}"), bindparam(f"n{n}")),
             IncidentRow.longitude.between(bindparam(f"w{n}"), bindparam(f"e{n}")),
         )
@@ -144,7 +156,6 @@ def _in_boxes() -> Select[str, str, str, float, float, datetime]:
             IncidentRow.reported_at,
         )
         .where(or_(*inside))
-        .where(IncidentRow.kind.in_(bindparam("kinds", expanding=True)))
         .where(IncidentRow.reported_at >= bindparam("earliest"))
         .where(IncidentRow.reported_at <= bindparam("latest"))
     )

@@ -16,15 +16,18 @@ from models.incident import Incident, IncidentKind
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 
 
-def place(n: int, lat: float, lon: float) -> Incident:
+def place(n: int, lat: float, lon: float, kind: str = "repair") -> Incident:
     return Incident(
-        id=f"p{n}", kind=IncidentKind.REPAIR, latitude=lat, longitude=lon, reported_at=T0
+        id=f"p{n}", kind=IncidentKind(kind), latitude=lat, longitude=lon, reported_at=T0
     )
 
 
 def inside(boxes: list[Box], point: Incident) -> bool:
     return any(
-        b.south <= point.latitude <= b.north and b.west <= point.longitude <= b.east for b in boxes
+        b.kind == point.kind
+        and b.south <= point.latitude <= b.north
+        and b.west <= point.longitude <= b.east
+        for b in boxes
     )
 
 
@@ -33,30 +36,37 @@ def moved(point: Incident, metres: float, bearing: float) -> Incident:
     lon = point.longitude + metres * math.sin(bearing) / (
         111_195 * math.cos(math.radians(point.latitude))
     )
-    return place(999, lat, lon)
+    return place(999, lat, lon, point.kind)
 
 
 latitudes = st.floats(28.0, 34.3)
 longitudes = st.floats(107.3, 117.1)
-reports = st.lists(st.tuples(latitudes, longitudes), min_size=1, max_size=40)
+kinds = st.sampled_from(["repair", "outage"])
+reports = st.lists(st.tuples(latitudes, longitudes, kinds), min_size=1, max_size=40)
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     reports,
     st.floats(10, 5_000),
-    st.floats(0, 1),
+    st.floats(0.9, 1.0),
     st.floats(0, 2 * math.pi),
     st.integers(0, 39),
 )
 def test_every_point_within_the_radius_of_a_report_is_in_a_box(
-    places: list[tuple[float, float]], radius: float, share: float, bearing: float, pick: int
+    places: list[tuple[float, float, str]],
+    radius: float,
+    share: float,
+    bearing: float,
+    pick: int,
 ) -> None:
-    batch = [place(n, lat, lon) for n, (lat, lon) in enumerate(places)]
+    batch = [place(n, lat, lon, kind) for n, (lat, lon, kind) in enumerate(places)]
     report = batch[pick % len(batch)]
-    near = moved(report, share * radius, bearing)
-    if distance_m(report, near) <= radius:
-        assert inside(search_boxes(batch, radius), near)
+    boxes = search_boxes(batch, radius)
+    for turn in range(16):  # around the report, near the edge of its radius
+        near = moved(report, share * radius, bearing + turn * math.pi / 8)
+        if distance_m(report, near) <= radius:
+            assert inside(boxes, near)
 
 
 def test_a_point_far_from_every_report_is_in_no_box() -> None:
@@ -64,6 +74,13 @@ def test_a_point_far_from_every_report_is_in_no_box() -> None:
     boxes = search_boxes([wuhan, yichang], 200)
     assert not inside(boxes, moved(wuhan, 1_000, 0.3))
     assert not inside(boxes, place(3, 30.64, 112.8))  # between the two cities
+
+
+def test_only_the_reports_kind_is_searched() -> None:
+    wuhan = place(1, 30.59, 114.30)
+    boxes = search_boxes([wuhan], 200)
+    assert inside(boxes, moved(wuhan, 100, 1.0))
+    assert not inside(boxes, place(2, 30.59, 114.30, "outage"))
 
 
 def test_a_cluster_of_reports_needs_few_boxes() -> None:
