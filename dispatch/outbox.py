@@ -41,7 +41,8 @@ def stage_raw(session: Session, topic: str, key: str, value: bytes, at: datetime
 
 
 def relay(sessions: sessionmaker[Session], publisher: KafkaPublisher, chunk: int = 5000) -> int:
-    """Publish every pending outbox row in order; returns how many were sent.
+    """Publish every pending outbox row in order, then a share of the event log's tail;
+    returns how many outbox rows were sent.
 
     A row is deleted only after the broker acknowledged it, so a crash in between sends it
     again: consumers deduplicate by event_id.
@@ -54,13 +55,15 @@ def relay(sessions: sessionmaker[Session], publisher: KafkaPublisher, chunk: int
                 .order_by(OutboxRow.id)
                 .limit(chunk)
             ).all()
-        if not rows:
-            # The event log itself is mirrored to everycall.audit (auditors replay from it),
-            # a bounded share per call so that a dispatcher's batch is not held up by it.
-            publish_log_tail(sessions, publisher, limit=MIRROR_SHARE)
-            return sent
-        publisher.publish(OutgoingMessage(r.topic, r.key, r.value) for r in rows)
-        with sessions.begin() as session:
-            # By id, not by range: a concurrent writer may commit a lower id after we read.
-            session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
-        sent += len(rows)
+        if rows:
+            publisher.publish(OutgoingMessage(r.topic, r.key, r.value) for r in rows)
+            with sessions.begin() as session:
+                # By id, not by range: a concurrent writer may commit a lower id after we read.
+                session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
+            sent += len(rows)
+        if len(rows) < chunk:
+            break  # drained: no need to ask again
+    # The event log itself is mirrored to everycall.audit (auditors replay from it), a bounded
+    # share per call so that a dispatcher's batch is not held up by it.
+    publish_log_tail(sessions, publisher, limit=MIRROR_SHARE)
+    return sent

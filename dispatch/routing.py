@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -227,13 +228,19 @@ def _state_of(row: TeamRow, bookable: bool = True) -> TeamState:
         team_id=row.id,
         latitude=row.home_lat,
         longitude=row.home_lon,
-        skills=frozenset(Skill(s) for s in row.skills.split(",") if s),
+        skills=_skills(row.skills),
         capacity=row.capacity,
         load=row.active_tasks,
         available=bookable and row.status == TeamStatus.AVAILABLE.value,
         fix=fix,
         last_finished_at=row.last_finished_at,
     )
+
+
+@cache
+def _skills(text: str) -> frozenset[Skill]:
+    """A team's skills from their stored form (a pass reads every team: parse each form once)."""
+    return frozenset(Skill(s) for s in text.split(",") if s)
 
 
 _owners_lock = threading.Lock()
