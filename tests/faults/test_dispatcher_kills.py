@@ -3,7 +3,7 @@ exactly once, and the event log holds each effect once.
 
 Half of the crashes come from the fault point between the database commit and the offset
 commit (EVERYCALL_FAULT_AFTER_DB_COMMIT, see dispatch/faults.py), so that window is hit for
-certain; the other half are SIGKILLs at a random moment after the process made progress.
+certain; the other half are SIGKILLs at a random point after the process made progress.
 The next dispatcher is started while the current one runs and held before it joins the
 consumer group (EVERYCALL_FAULT_START_GATE), so each restart costs a group join, not a
 Python start.
@@ -45,10 +45,11 @@ from tests.faults.harness import (
 
 pytestmark = pytest.mark.timeout(900)  # real processes on a shared machine
 
-BURST = 4000  # must outlast the kills: a flow run routes many batches since 1 s windows
+BURST = 4000  # outlasts the kills: at most ~KILLS * (KILL_WITHIN + a batch or two) before the last
 BATCH = 20  # small batches: many commit windows to crash in
 LAST_BATCH = 200  # the run after the last kill just finishes the burst
 KILLS = 10
+KILL_WITHIN = 300  # a random kill comes within this many stored incidents of the last one
 SEED = 20260701
 
 
@@ -144,12 +145,19 @@ def _kill_at_random(
     rng: random.Random,
     report: FaultReport,
 ) -> None:
-    wait_until(lambda: incidents_in(engine) > before, 120, "the dispatcher to make progress")
-    delay = rng.uniform(0.0, 0.8)
-    time.sleep(delay)  # a random moment in the routing: poll, transaction, relay or commit
+    # A random point in the routing (poll, transaction, relay or commit), counted in incidents
+    # stored rather than seconds, so that a faster machine does not run through the burst.
+    progress = rng.randint(1, KILL_WITHIN)
+    wait_until(
+        lambda: incidents_in(engine) >= before + progress,
+        120,
+        "the dispatcher to make progress",
+        poll_s=0.02,
+    )
+    time.sleep(rng.uniform(0.0, 0.05))
     code = process.kill9()
     assert code == -9
-    report.injected(f"SIGKILL {delay:.2f}s after progress (stored {incidents_in(engine)})")
+    report.injected(f"SIGKILL after {progress}+ more stored (stored {incidents_in(engine)})")
 
 
 def committed_offsets(broker: str, group: str) -> int:
