@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from dispatch import lifecycle
 from dispatch.auth import Caller, Role
 from dispatch.bootstrap import Services
 from dispatch.db import IncidentRow, SlaClockRow, TeamRow
@@ -17,6 +18,7 @@ from events.log import LoggedEvent
 from events.schemas import envelope_for
 from events.schemas.incidents import IncidentReported
 from models.incident import Incident
+from tests.integration.spine_helpers import incident, seed_teams, team
 
 DESK = Caller(Role.DISPATCHER, name="desk-1")
 _offsets = itertools.count()
@@ -34,6 +36,17 @@ def route(services: Services, incidents: Sequence[Incident] = ()) -> BatchOutcom
         envelope = envelope_for(payload, producer="t", key=inc.region, at=services.clock.now())
         records.append(Record(topics.INCIDENTS, 0, next(_offsets), b"k", envelope.to_bytes()))
     return handle_incident_records(services, records)
+
+
+def one_busy_one_waiting(services: Services) -> tuple[Incident, Incident]:
+    """One team of capacity 1 near two reports: it takes and acknowledges the first, the
+    second waits in the queue."""
+    seed_teams(services, [team("only", 30.60, 114.30, capacity=1)])
+    now = services.clock.now()
+    first, second = incident(1, 30.60, 114.30, now), incident(2, 30.61, 114.31, now)
+    route(services, [first, second])
+    lifecycle.acknowledge(services, first.id, crew("only"))
+    return first, second
 
 
 def incident_row(services: Services, incident_id: str) -> IncidentRow:

@@ -23,6 +23,7 @@ from tests.integration.test_lifecycle_support import (
     crew,
     event_types,
     incident_row,
+    one_busy_one_waiting,
     payloads,
     route,
     team_row,
@@ -118,12 +119,8 @@ def test_a_second_miss_escalates_to_the_supervisor_and_the_incident_is_still_ret
 def test_an_incident_no_team_can_take_is_escalated_and_kept_in_the_queue(
     services: Services, clock: ManualClock
 ) -> None:
-    seed_teams(services, [team("only", 30.60, 114.30, capacity=1)])
-    now = clock.now()
-    first, second = incident(1, 30.60, 114.30, now), incident(2, 30.61, 114.31, now)
-    route(services, [first, second])
+    first, second = one_busy_one_waiting(services)
     assert incident_row(services, second.id).state == "queued"
-    lifecycle.acknowledge(services, first.id, crew("only"))
     clock.advance(minutes=4)
     assert run_watchdog(services).escalated == 0
     clock.advance(minutes=1)

@@ -4,12 +4,11 @@ may say so early: it checks the tightest acknowledge target (3 min), not the inc
 
 from __future__ import annotations
 
-from dispatch import lifecycle
 from dispatch.bootstrap import Services
 from dispatch.sla import run_watchdog, watchdog_has_work
 from models.clock import ManualClock
 from tests.integration.spine_helpers import incident, seed_teams, team
-from tests.integration.test_lifecycle_support import crew, route
+from tests.integration.test_lifecycle_support import one_busy_one_waiting, route
 
 
 def test_work_is_due_at_a_warning_and_not_once_it_is_done(
@@ -29,11 +28,7 @@ def test_work_is_due_at_a_warning_and_not_once_it_is_done(
 def test_work_is_due_when_an_incident_waited_too_long_for_a_team(
     services: Services, clock: ManualClock
 ) -> None:
-    seed_teams(services, [team("only", 30.60, 114.30, capacity=1)])
-    now = clock.now()
-    first, second = incident(1, 30.60, 114.30, now), incident(2, 30.61, 114.31, now)
-    route(services, [first, second])
-    lifecycle.acknowledge(services, first.id, crew("only"))
+    one_busy_one_waiting(services)
     clock.advance(minutes=2)
     assert not watchdog_has_work(services)
     clock.advance(minutes=3)
