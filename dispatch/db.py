@@ -171,6 +171,10 @@ class OutboxRow(Base):
     """A message to publish, written in the same transaction as the change it announces."""
 
     __tablename__ = "outbox"
+    # Never reuse an id (SQLite would hand out max(id) + 1 again once the table drains): two
+    # relays run at once (the API's and the dispatcher's), each deleting by the ids it read;
+    # with a reused id, the slower one's delete took a new, unpublished row.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(128))
