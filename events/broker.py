@@ -1,7 +1,13 @@
-"""The embedded development broker: Tansu (Kafka protocol) on a free loopback port."""
+"""The embedded development broker: Tansu (Kafka protocol) on a free loopback port.
+
+A free port is picked, then bound by the broker process: another process may take it in
+between. So the broker counts as ready only once the socket listening on its port is its own
+(Linux: /proc), and a broker on a port picked here starts again on another when it lost it.
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -9,12 +15,63 @@ from pathlib import Path
 from types import TracebackType
 
 READY_TIMEOUT_S = 10.0
+PORT_ATTEMPTS = 5
+TCP_LISTEN = "0A"  # the state column of /proc/net/tcp
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def listening_inodes(port: int) -> set[int] | None:
+    """The inodes of the sockets listening on TCP `port`, or None without /proc."""
+    inodes: set[int] = set()
+    found_table = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        found_table = True
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == TCP_LISTEN and int(local.rsplit(":", 1)[1], 16) == port:
+                inodes.add(int(inode))
+    return inodes if found_table else None
+
+
+def socket_inodes(pid: int) -> set[int]:
+    """The inodes of the sockets process `pid` holds open."""
+    held: set[int] = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return held
+    for fd in fds:
+        try:
+            target = os.readlink(fd_dir / fd)
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith("socket:["):
+            held.add(int(target[len("socket:[") : -1]))
+    return held
+
+
+def listener_owner(pid: int, port: int) -> bool | None:
+    """Whether the socket listening on `port` is process `pid`'s: True, False (nobody's, or
+    another process's), or None where /proc cannot tell."""
+    listening = listening_inodes(port)
+    if listening is None:
+        return None
+    return bool(listening & socket_inodes(pid))
+
+
+class PortTaken(RuntimeError):
+    """Another process holds the port the broker was to listen on."""
 
 
 def tansu_binary() -> Path:
@@ -27,14 +84,31 @@ class EmbeddedBroker:
     """Starts Tansu in memory mode and stops it on exit. Data lives only as long as the process."""
 
     def __init__(self, port: int | None = None) -> None:
+        self._port_is_ours_to_pick = port is None
         self.port = port or free_port()
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> EmbeddedBroker:
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._start_on_port()
+                return self
+            except PortTaken:
+                self.stop()
+                if not self._port_is_ours_to_pick or attempt == PORT_ATTEMPTS:
+                    raise
+                self.port = free_port()
+        return self
+
+    def _start_on_port(self) -> None:
         url = f"tcp://127.0.0.1:{self.port}"
         self._process = subprocess.Popen(
             [
@@ -50,21 +124,38 @@ class EmbeddedBroker:
             stderr=subprocess.DEVNULL,
         )
         self._wait_until_listening()
-        return self
 
     def _wait_until_listening(self) -> None:
+        assert self._process is not None
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
+            if self._process.poll() is not None:
+                if self._someone_listens():
+                    raise PortTaken(f"port {self.port} is held by another process")
                 raise RuntimeError(f"embedded broker exited with code {self._process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            if self._listens_itself():
                 return
-            except OSError:
-                time.sleep(0.02)
+            time.sleep(0.02)
         raise RuntimeError(
             f"embedded broker not listening on port {self.port} after {READY_TIMEOUT_S}s"
         )
+
+    def _listens_itself(self) -> bool:
+        assert self._process is not None
+        owned = listener_owner(self._process.pid, self.port)
+        if owned is not None:
+            return owned
+        return self._someone_listens()  # no /proc: a connection is the best evidence
+
+    def _someone_listens(self) -> bool:
+        listening = listening_inodes(self.port)
+        if listening is not None:
+            return bool(listening)
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self._process is None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.db import AssignmentRow, IncidentRow, OutboxRow, create_schema, make_engine
 from dispatch.teams import replace_registry
+from events.broker import listener_owner
 from events.log import LoggedEvent
 from models.team import GeoPoint, Team
 
@@ -227,9 +228,15 @@ def logged_effects(engine: Engine, event_type: str) -> tuple[int, int]:
 
 
 def wait_for_http(base_url: str, timeout_s: float, process: EverycallProcess) -> None:
+    """Until `process` answers on `base_url`: the listener must be its own, not another
+    process's that took the picked port first (another test's API under pytest-xdist)."""
+    port = int(base_url.rsplit(":", 1)[1])
+
     def answers() -> bool:
         if not process.running():
             raise AssertionError(f"{process.name} exited:\n{process.log_tail()}")
+        if listener_owner(process.pid, port) is False:
+            return False
         try:
             return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:

@@ -34,6 +34,7 @@ from tests.faults.harness import (
     wait_until,
     wuhan_teams,
 )
+from tests.faults.whereabouts import describe, last_seen
 
 pytestmark = pytest.mark.timeout(900)  # real processes on a shared machine
 
@@ -76,9 +77,12 @@ def test_broker_outage_leaves_the_api_answering_and_every_report_is_routed_after
             return stored_ids(engine, reporter.accepted.values(), "assigned")
 
         def where_they_are() -> str:
+            accepted = reporter.accepted.values()
+            group = dispatcher.env["EVERYCALL_CONSUMER_GROUP"]
             return (
-                f"accepted reports by state: {states_of(engine, reporter.accepted.values())}; "
+                f"accepted reports by state: {states_of(engine, accepted)}; "
                 f"outbox rows: {outbox_rows(engine)}\n"
+                f"{describe(last_seen(engine, servers, group, accepted))}\n"
                 f"dispatcher log:\n{dispatcher.log_tail()}\napi log:\n{api.log_tail(1500)}"
             )
 

@@ -28,6 +28,7 @@ from tests.faults.harness import (
     wait_until,
     wuhan_teams,
 )
+from tests.faults.whereabouts import describe, last_seen
 
 pytestmark = pytest.mark.timeout(900)  # real processes on a shared machine
 
@@ -124,7 +125,13 @@ def test_database_outage_answers_503_loses_nothing_and_work_resumes(
             "the client retried each 503 with its Idempotency-Key"
         )
         accepted = set(reporter.accepted.values())
-        wait_until(lambda: routed() == accepted, 120, "every accepted report to be routed")
+        group = dispatcher.env["EVERYCALL_CONSUMER_GROUP"]
+        wait_until(
+            lambda: routed() == accepted,
+            120,
+            "every accepted report to be routed",
+            why=lambda: describe(last_seen(engine, broker, group, accepted)),
+        )
         assert incidents_in(engine) == len(accepted) == len(reporter.accepted)
         fault_report.checked(
             f"all {len(accepted)} acknowledged reports stored and routed, one incident per "

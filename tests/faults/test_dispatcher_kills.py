@@ -42,6 +42,7 @@ from tests.faults.harness import (
     wait_until,
     wuhan_teams,
 )
+from tests.faults.whereabouts import committed_offsets, describe, last_seen
 
 pytestmark = pytest.mark.timeout(900)  # real processes on a shared machine
 
@@ -100,7 +101,12 @@ def test_dispatcher_killed_repeatedly_assigns_every_incident_exactly_once(
             assert incidents_in(engine) < BURST, "the burst ran out before the last kill"
 
         next_up.release()
-        wait_until(lambda: incidents_in(engine, "assigned") == BURST, 180, "the last run to finish")
+        wait_until(
+            lambda: incidents_in(engine, "assigned") == BURST,
+            180,
+            "the last run to finish",
+            why=lambda: describe(last_seen(engine, broker, group, [i.id for i in burst])),
+        )
         wait_until(lambda: outbox_rows(engine) == 0, 30, "the outbox to drain")
         next_up.process.stop()
         _check_exactly_once(engine, broker, fault_report)
@@ -129,7 +135,8 @@ def _crash_between_commits(
 ) -> None:
     code = current.process.wait_exit(timeout_s=120)
     assert code == CRASH_EXIT_CODE, current.process.log_tail()
-    stored, committed = incidents_in(engine), committed_offsets(broker, group)
+    stored = incidents_in(engine)
+    committed = sum(committed_offsets(broker, group).values())
     # The crash came after the batch was stored and before its offsets were committed.
     assert stored > committed, (stored, committed)
     report.injected(
@@ -158,17 +165,6 @@ def _kill_at_random(
     code = process.kill9()
     assert code == -9
     report.injected(f"SIGKILL after {progress}+ more stored (stored {incidents_in(engine)})")
-
-
-def committed_offsets(broker: str, group: str) -> int:
-    """The group's committed offsets on the incident topic, summed over partitions."""
-    consumer = KafkaConsumer(bootstrap_servers=broker, group_id=group, enable_auto_commit=False)
-    try:
-        partitions = consumer.partitions_for_topic(topics.INCIDENTS) or set()
-        committed = [consumer.committed(TopicPartition(topics.INCIDENTS, p)) for p in partitions]
-        return sum(offset or 0 for offset in committed)
-    finally:
-        consumer.close(autocommit=False)
 
 
 def _check_exactly_once(engine: Engine, broker: str, report: FaultReport) -> None:

@@ -1,0 +1,51 @@
+"""The embedded broker is never confused with a process it did not start.
+
+Its port is picked free and then bound by the broker process; another process can take it in
+between (another test's broker or API under pytest-xdist). The broker is ready only when the
+socket listening on its port is its own child's.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from events.broker import EmbeddedBroker, PortTaken, listener_owner
+from events.kafka import ensure_topics
+
+
+@pytest.fixture
+def squatter() -> Iterator[int]:
+    """A port that another listener holds: the race's losing side, made certain."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        yield int(held.getsockname()[1])
+
+
+def test_a_broker_whose_picked_port_was_taken_starts_on_another_and_listens_itself(
+    squatter: int,
+) -> None:
+    broker = EmbeddedBroker()
+    broker.port = squatter  # as if another process bound the picked port first
+    with broker:
+        assert broker.port != squatter
+        assert broker.pid is not None and listener_owner(broker.pid, broker.port) is True
+        ensure_topics(broker.bootstrap_servers)  # and it speaks Kafka there
+
+
+def test_a_broker_asked_for_a_port_another_process_holds_refuses_to_start(
+    squatter: int,
+) -> None:
+    with pytest.raises(PortTaken, match=str(squatter)):
+        EmbeddedBroker(squatter).start()
+
+
+def test_listener_owner_tells_this_process_from_another(squatter: int) -> None:
+    assert listener_owner(os.getpid(), squatter) is True
+    with EmbeddedBroker() as broker:
+        assert listener_owner(os.getpid(), broker.port) is False
+        assert broker.pid is not None and listener_owner(broker.pid, squatter) is False
