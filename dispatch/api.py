@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select, text
@@ -28,6 +29,7 @@ from dispatch.processes import OutboxRelay
 from dispatch.ratelimit import Limits, RateLimit
 from dispatch.registration import SERVICE_PROMISE, registration_code
 from dispatch.settings import Settings
+from dispatch.strict_json import StrictJsonBody, printable, request_validation_error
 from models.errors import DomainError, Forbidden, InvalidTransition, NoEligibleTeam, NotFound
 from models.hubei import DIVISION_BY_CODE
 from models.incident import IncidentState, Priority
@@ -101,6 +103,7 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.add_middleware(StrictJsonBody)
     app.add_middleware(
         BodySizeLimit, limit=lambda: app.state.services.settings.api_body_limit_bytes
     )
@@ -125,8 +128,9 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         limit = self.limit()
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
+        declared = dict(scope["headers"]).get(b"content-length", b"").lstrip(b"0")
+        # longer than the limit's digits is over it: int() refuses past 4,300 digits
+        if declared.isdigit() and (len(declared) > len(str(limit)) or int(declared) > limit):
             await JSONResponse({"detail": _too_large(limit)}, 413)(scope, receive, send)
             return
         received = 0
@@ -144,7 +148,7 @@ class BodySizeLimit:
 
 # What any route may answer besides its own results, so the OpenAPI schema tells clients.
 _LIMITED: dict[int | str, dict[str, Any]] = {
-    400: {"description": "a body that cannot be parsed, or a NUL character in the URL"},
+    400: {"description": "a body that cannot be parsed, or a NUL or lone surrogate in the URL"},
     413: {"description": "request body over the size limit"},
     429: {"description": "rate limit of the token reached; see Retry-After"},
     503: {"description": "the database is away; retry later (see Retry-After)"},
@@ -160,19 +164,28 @@ _GUARDED: dict[int | str, dict[str, Any]] = {
 
 class NoNulInUrl:
     """Refuses a URL with a NUL character (400): PostgreSQL cannot compare text with one, so
-    an id or filter holding it would fail in the database instead of finding nothing."""
+    an id or filter holding it would fail in the database instead of finding nothing. Nor can
+    it hold a lone surrogate, which a server may leave in a path whose bytes are not UTF-8."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for part, text in (("path", scope["path"].encode()), ("query", scope["query_string"])):
+            try:
+                path = scope["path"].encode()
+            except UnicodeEncodeError:
+                await _bad_url("path", "not UTF-8 (a lone surrogate)")(scope, receive, send)
+                return
+            for part, text in (("path", path), ("query", scope["query_string"])):
                 if b"\x00" in text or b"%00" in text:
-                    detail = [{"type": "value_error", "loc": [part], "msg": "NUL character"}]
-                    await JSONResponse({"detail": detail}, 400)(scope, receive, send)
+                    await _bad_url(part, "NUL character")(scope, receive, send)
                     return
         await self.app(scope, receive, send)
+
+
+def _bad_url(part: str, msg: str) -> Response:
+    return JSONResponse({"detail": [{"type": "value_error", "loc": [part], "msg": msg}]}, 400)
 
 
 def _rate_limits(settings: Settings) -> Limits:
@@ -184,6 +197,7 @@ def _too_large(limit: int) -> str:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, request_validation_error)
     statuses: list[tuple[type[DomainError], int]] = [
         (NotFound, status.HTTP_404_NOT_FOUND),
         (Forbidden, status.HTTP_403_FORBIDDEN),
@@ -235,7 +249,7 @@ async def _database_unavailable(request: Request, error: Exception) -> Response:
 
 def _answer_with(code: int) -> Callable[[Request, Exception], Any]:
     async def answer(request: Request, error: Exception) -> Response:
-        return JSONResponse({"detail": str(error)}, code)
+        return JSONResponse({"detail": printable(str(error))}, code)
 
     return answer
 
