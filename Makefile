@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast test-faults lint bench clean
+.PHONY: install debian-packages demo test test-fast test-faults lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,13 +14,24 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Debian packages the tests drive (CI runs as root; elsewhere sudo asks): docker-compose
+# validates the production compose file.
+DEBIAN_PACKAGES := docker-compose
+debian-packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
+	fi
+
 demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/everycall demo --summary-json out/demo-summary.json
 
 # Two pytest-xdist workers: most tests wait on brokers, processes and databases; the heavy
 # ones (fault injection, the storm bench) stay on one worker, one after another.
-test: $(STAMP)
+test: $(STAMP) debian-packages
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: $(STAMP)
