@@ -1,0 +1,1 @@
+"""Adapters: the database, Kafka, storm search, metrics."""
