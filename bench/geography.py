@@ -1,6 +1,6 @@
 """Storm geography: calls cluster around the cities, by population, densest in a few hot spots.
 
-Extends dispatch/simulation.py (which scatters calls around team bases) with what a storm
+Extends dispatch/simulation/load.py (which scatters calls around team bases) with what a storm
 looks like from the call centre: most calls from the cities, a share from the countryside, and
 a third from a handful of storm cells where lines are down.
 """
@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
-from dispatch.simulation import KIND_WEIGHTS, PRIORITY_OF_KIND
+from dispatch.simulation.load import KIND_WEIGHTS, PRIORITY_OF_KIND
 from models.geodesy import EARTH_RADIUS_KM
 from models.hubei import DIVISIONS, Division
 from models.incident import AreaClass, Incident, Priority, ReporterChannel

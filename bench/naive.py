@@ -19,8 +19,8 @@ from prefect import flow
 from sqlalchemy import select
 
 from dispatch import bootstrap
-from dispatch.db import AssignmentRow, IncidentRow, TeamRow
-from dispatch.outbox import relay, stage
+from dispatch.adapters.orm import AssignmentRow, IncidentRow, TeamRow
+from dispatch.adapters.outbox import relay, stage
 from events import topics
 from events.kafka import KafkaBatchConsumer, Record
 from events.schemas import decode_payload, envelope_for, parse_envelope

@@ -27,8 +27,8 @@ from pathlib import Path
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch.db import create_schema, make_engine, session_factory
-from dispatch.outbox import relay, stage_raw
+from dispatch.adapters.orm import create_schema, make_engine, session_factory
+from dispatch.adapters.outbox import relay, stage_raw
 from events import topics
 from events.broker import EmbeddedBroker
 from events.kafka import KafkaPublisher, ensure_topics

@@ -16,7 +16,7 @@ from itertools import cycle
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch.db import IncidentRow
+from dispatch.adapters.orm import IncidentRow
 from models.hubei import hubei_registry
 from models.incident import Incident, IncidentState
 

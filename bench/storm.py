@@ -35,8 +35,8 @@ from bench.offer import Offer, wire_form
 from bench.probes import Announcements, Sample, Sampler, rss_mb
 from bench.seed import seed_open_incidents
 from dispatch import bootstrap
-from dispatch.settings import Settings
-from dispatch.teams import replace_registry
+from dispatch.config import Settings
+from dispatch.service_layer.registry import replace_registry
 from models.hubei import hubei_registry
 from models.incident import Incident
 
@@ -138,7 +138,12 @@ def router_env(servers: str, database_url: str, prefect_home: Path) -> dict[str,
 def router_command(kind: str) -> list[str]:
     if kind == "naive":
         return [sys.executable, "-m", "bench.naive"]
-    return [sys.executable, "-m", "dispatch.cli", "dispatcher"]  # = `everycall dispatcher`
+    return [
+        sys.executable,
+        "-m",
+        "dispatch.entrypoints.cli.main",
+        "dispatcher",
+    ]  # = `everycall dispatcher`
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch.db import create_schema, make_engine, session_factory
-from dispatch.settings import Settings
+from dispatch.adapters.orm import create_schema, make_engine, session_factory
+from dispatch.config import Settings
 from events.broker import EmbeddedBroker
 from events.kafka import KafkaPublisher, OutgoingMessage, ensure_topics
 from events.log import SqlEventLog

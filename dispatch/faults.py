@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from dispatch.settings import Settings
+from dispatch.config import Settings
 
 log = logging.getLogger("everycall.faults")
 

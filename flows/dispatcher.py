@@ -15,12 +15,12 @@ from kafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from dispatch.adapters.metrics import process_metrics, serve_process_metrics
+from dispatch.adapters.orm import IncidentRow, TeamRow
 from dispatch.bootstrap import Services, prefect_run_settings
-from dispatch.db import IncidentRow, TeamRow
 from dispatch.faults import FaultPoints, wait_at_start_gate
-from dispatch.metrics import process_metrics, serve_process_metrics
-from dispatch.routing import BatchOutcome, warm_routing
-from dispatch.sla import watchdog_has_work
+from dispatch.service_layer.clocks import watchdog_has_work
+from dispatch.service_layer.routing import BatchOutcome, warm_routing
 from events import topics
 from events.kafka import KafkaBatchConsumer, Record
 from flows.routing import INBOX, route_incident_batches

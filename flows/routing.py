@@ -25,8 +25,8 @@ from prefect import flow
 from pydantic import BaseModel
 
 from dispatch import bootstrap
-from dispatch.outbox import relay
-from dispatch.routing import BatchOutcome, handle_incident_records
+from dispatch.adapters.outbox import relay
+from dispatch.service_layer.routing import BatchOutcome, handle_incident_records
 from events.kafka import Record
 
 

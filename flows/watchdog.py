@@ -6,8 +6,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from dispatch import bootstrap
-from dispatch.outbox import relay
-from dispatch.sla import run_watchdog
+from dispatch.adapters.outbox import relay
+from dispatch.service_layer.clocks import run_watchdog
 
 
 @task(name="act-on-due-clocks", cache_policy=NO_CACHE)

@@ -29,7 +29,7 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from dispatch.bootstrap import Services, running  # noqa: E402
-from dispatch.settings import Settings  # noqa: E402
+from dispatch.config import Settings  # noqa: E402
 from events.broker import EmbeddedBroker  # noqa: E402
 from events.kafka import ensure_topics  # noqa: E402
 from models.clock import ManualClock  # noqa: E402

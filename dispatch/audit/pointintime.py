@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, inspect, select
 from sqlalchemy.pool import StaticPool
 
+from dispatch.adapters.orm import Base
 from dispatch.audit.replay import ReplayResult, replay
-from dispatch.db import Base
 
 CLOSED_STATES = ("resolved", "cancelled", "merged")
 

@@ -32,7 +32,7 @@ def environment(tmp_path: Path) -> dict[str, str]:
 
 def everycall(env: dict[str, str], *args: str, expect: int = 0) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "dispatch.cli", *args],
+        [sys.executable, "-m", "dispatch.entrypoints.cli.main", *args],
         env=env,
         cwd=env["PREFECT_HOME"].rsplit("/", 1)[0],
         capture_output=True,

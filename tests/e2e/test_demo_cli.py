@@ -22,7 +22,7 @@ def test_demo_assigns_every_incident_and_writes_its_summary(tmp_path: Path) -> N
         [
             sys.executable,
             "-m",
-            "dispatch.cli",
+            "dispatch.entrypoints.cli.main",
             "demo",
             "--incidents",
             "300",

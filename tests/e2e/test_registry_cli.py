@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from dispatch import bootstrap
-from dispatch.cli import app
-from dispatch.registry_io import export_teams
-from dispatch.routing import handle_incident_records
-from dispatch.settings import Settings
-from dispatch.teams import replace_registry
+from dispatch.adapters.registry_files import export_teams
+from dispatch.config import Settings
+from dispatch.entrypoints.cli.main import app
+from dispatch.service_layer.registry import replace_registry
+from dispatch.service_layer.routing import handle_incident_records
 from events import topics
 from events.kafka import Record
 from events.schemas import envelope_for

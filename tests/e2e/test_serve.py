@@ -55,7 +55,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """`everycall ARGS` as a subprocess, as an operator types it."""
     done = subprocess.run(
-        [sys.executable, "-m", "dispatch.cli", *args],
+        [sys.executable, "-m", "dispatch.entrypoints.cli.main", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -125,7 +125,7 @@ def served(tmp_path: Path, prefect_server: None) -> Iterator[Served]:
     env = clean_env(tmp_path) | {"PREFECT_API_URL": str(PREFECT_API_URL.value())}
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dispatch.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "dispatch.entrypoints.cli.main", "serve", "--port", str(port)],
             env=env,
             cwd=tmp_path,
             stdout=sink,

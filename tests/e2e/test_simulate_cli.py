@@ -24,7 +24,7 @@ def test_simulate_answers_every_call_despite_crews_that_ignore_tasks(tmp_path: P
         [
             sys.executable,
             "-m",
-            "dispatch.cli",
+            "dispatch.entrypoints.cli.main",
             "simulate",
             "--incidents",
             "300",

@@ -21,8 +21,8 @@ import httpx
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from dispatch.db import AssignmentRow, IncidentRow, OutboxRow, create_schema, make_engine
-from dispatch.teams import replace_registry
+from dispatch.adapters.orm import AssignmentRow, IncidentRow, OutboxRow, create_schema, make_engine
+from dispatch.service_layer.registry import replace_registry
 from events.broker import listener_owner
 from events.log import LoggedEvent
 from models.team import GeoPoint, Team
@@ -34,7 +34,11 @@ WUHAN = (30.5928, 114.3055)
 def everycall_command() -> list[str]:
     """The installed `everycall` script of this interpreter's environment."""
     script = Path(sys.executable).with_name("everycall")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "dispatch.cli"]
+    return (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-m", "dispatch.entrypoints.cli.main"]
+    )
 
 
 class EverycallProcess:
@@ -247,7 +251,7 @@ def wait_for_http(base_url: str, timeout_s: float, process: EverycallProcess) ->
 
 def dispatcher_token(engine: Engine, pepper: str = "") -> str:
     """A dispatch-center token, stored hashed as `everycall tokens create` stores it."""
-    from dispatch.auth import Role, create_token
+    from dispatch.service_layer.access import Role, create_token
 
     with Session(engine) as session, session.begin():
         return create_token(session, Role.DISPATCHER, name="fault-test", pepper=pepper)

@@ -24,10 +24,10 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from dispatch.adapters.orm import TeamRow
 from dispatch.audit.verify import verify_log
-from dispatch.db import TeamRow
 from dispatch.faults import CRASH_EXIT_CODE
-from dispatch.simulation import publish_reports, simulated_incidents
+from dispatch.simulation.load import publish_reports, simulated_incidents
 from events import topics
 from events.kafka import KafkaPublisher
 from events.log import LoggedEvent

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, select
 from sqlalchemy.orm import Session
 
-from dispatch.db import IncidentRow, TeamRow
+from dispatch.adapters.orm import IncidentRow, TeamRow
 from events.broker import free_port
 from models.team import GeoPoint, Team
 from tests.conftest import drop_postgres_database, fresh_postgres_database
@@ -175,7 +175,7 @@ def hold_task_locks(connection: Connection, incident_id: str, team_id: str) -> N
 
 
 def team_token(engine: Engine, team_id: str) -> str:
-    from dispatch.auth import Role, create_token
+    from dispatch.service_layer.access import Role, create_token
 
     with Session(engine) as session, session.begin():
         return create_token(session, Role.TEAM, team_id, name="slow-team")

@@ -16,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from dispatch.db import DeadLetterRow, IncidentRow, OutboxRow
+from dispatch.adapters.orm import DeadLetterRow, IncidentRow, OutboxRow
 from events import topics
 
 SHOWN = 20  # ids listed one by one; the rest are counted

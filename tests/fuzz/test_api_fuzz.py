@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from dispatch.api import create_app
-from dispatch.auth import Role, create_token
+from dispatch.adapters.orm import OutboxRow
 from dispatch.bootstrap import Services
-from dispatch.db import OutboxRow
+from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer.access import Role, create_token
 from models.hubei import DIVISION_BY_CODE
 from models.incident import AreaClass, IncidentKind, Priority, ReporterChannel
 from tests.integration.spine_helpers import WUHAN, seed_teams, team

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from starlette.types import Message
 
-from dispatch.api import create_app
-from dispatch.auth import Role, create_token
+from dispatch.adapters.orm import IdempotencyKeyRow, IncidentRow, OutboxRow
 from dispatch.bootstrap import Services
-from dispatch.db import IdempotencyKeyRow, IncidentRow, OutboxRow
+from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer.access import Role, create_token
 from events.broker import free_port
 from tests.fuzz.test_api_fuzz import unlimited
 from tests.integration.spine_helpers import WUHAN, incident, seed_teams, team

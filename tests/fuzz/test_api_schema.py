@@ -17,9 +17,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import allow_header_conformance
 
-from dispatch.api import create_app
-from dispatch.auth import Role, create_token
 from dispatch.bootstrap import Services
+from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer.access import Role, create_token
 from tests.fuzz.test_api_fuzz import unlimited
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from dispatch import lifecycle
 from dispatch.bootstrap import Services
-from dispatch.lifecycle import SystemCaller, resolve_task
-from dispatch.routing import handle_incident_records
-from dispatch.sla import run_watchdog
-from dispatch.teams import replace_registry, report_location
+from dispatch.service_layer import lifecycle
+from dispatch.service_layer.clocks import run_watchdog
+from dispatch.service_layer.lifecycle import SystemCaller, resolve_task
+from dispatch.service_layer.registry import replace_registry, report_location
+from dispatch.service_layer.routing import handle_incident_records
 from events import topics
 from events.kafka import Record
 from events.schemas import envelope_for
@@ -199,7 +199,7 @@ def _assigned(services: Services) -> list[tuple[str, str]]:
     """Open tasks with a team: (incident, team)."""
     from sqlalchemy import select
 
-    from dispatch.db import IncidentRow
+    from dispatch.adapters.orm import IncidentRow
 
     with_team = ("assigned", "acknowledged", "en_route", "on_scene")
     with services.reads() as session:
@@ -212,7 +212,7 @@ def _assigned(services: Services) -> list[tuple[str, str]]:
 def _incidents(services: Services) -> list[tuple[str, str]]:
     from sqlalchemy import select
 
-    from dispatch.db import IncidentRow
+    from dispatch.adapters.orm import IncidentRow
 
     with services.reads() as session:
         rows = session.execute(select(IncidentRow.id, IncidentRow.state)).all()
@@ -244,7 +244,7 @@ def write_golden(directory: Path) -> None:
     import tempfile
 
     from dispatch import bootstrap
-    from dispatch.settings import Settings
+    from dispatch.config import Settings
     from tests.golden.golden import dump_log, dump_state
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from dispatch.bootstrap import Services
-from dispatch.simulation import publish_reports
-from dispatch.teams import replace_registry
+from dispatch.service_layer.registry import replace_registry
+from dispatch.simulation.load import publish_reports
 from events import topics
 from events.kafka import KafkaBatchConsumer, Record
 from models.incident import Incident, IncidentKind

@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from dispatch.api import create_app
-from dispatch.auth import Role, create_token, issue_token, revoke_token
+from dispatch.adapters.orm import IncidentRow, OutboxRow
 from dispatch.bootstrap import Services
-from dispatch.db import IncidentRow, OutboxRow
-from dispatch.routing import handle_incident_records
+from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer.access import Role, create_token, issue_token, revoke_token
+from dispatch.service_layer.routing import handle_incident_records
 from events import topics
 from events.kafka import Record
 from events.schemas import envelope_for

@@ -17,12 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from dispatch.api import create_app
-from dispatch.auth import Role, create_token, hash_token, revoke_token, token_id_of
+from dispatch.adapters.orm import ApiTokenRow, IncidentRow, OutboxRow
 from dispatch.bootstrap import Services
-from dispatch.db import ApiTokenRow, IncidentRow, OutboxRow
-from dispatch.routing import handle_incident_records
-from dispatch.settings import Settings
+from dispatch.config import Settings
+from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer.access import Role, create_token, hash_token, revoke_token, token_id_of
+from dispatch.service_layer.routing import handle_incident_records
 from events import topics
 from events.broker import free_port
 from models.clock import ManualClock

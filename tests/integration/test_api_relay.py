@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from dispatch.api import create_app
-from dispatch.auth import Role, create_token
+from dispatch.adapters.orm import OutboxRow
 from dispatch.bootstrap import Services, running
-from dispatch.db import OutboxRow
-from dispatch.settings import Settings
+from dispatch.config import Settings
+from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer.access import Role, create_token
 from events import topics
 from events.broker import EmbeddedBroker
 from events.kafka import ensure_topics

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from dispatch.api import create_app
 from dispatch.bootstrap import Services
-from dispatch.settings import Settings
+from dispatch.config import Settings
+from dispatch.entrypoints.api.app import create_app
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
 
 PEPPER = "pepper-for-the-cli-test"
@@ -38,7 +38,7 @@ def everycall(services: Services, tmp_path: Path, *args: str) -> subprocess.Comp
     env["EVERYCALL_DATABASE_URL"] = services.settings.database_url
     env["EVERYCALL_API_TOKEN_PEPPER"] = PEPPER
     return subprocess.run(
-        [sys.executable, "-m", "dispatch.cli", *args],
+        [sys.executable, "-m", "dispatch.entrypoints.cli.main", *args],
         env=env,
         cwd=tmp_path,
         capture_output=True,

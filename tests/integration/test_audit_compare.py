@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from dispatch.adapters.orm import make_engine
 from dispatch.audit.compare import Difference, compare_tables
+from dispatch.audit.projectors import projected_tables
 from dispatch.audit.replay import replay
 from dispatch.audit.source import open_read_only
-from dispatch.db import make_engine
-from dispatch.projection import projected_tables
 from tests.integration.test_audit_tamper import logged
 
 __all__ = ["logged"]  # the fixture: a database (each backend) holding the scenario's log

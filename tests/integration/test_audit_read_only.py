@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from dispatch import bootstrap
 from dispatch.audit.source import open_read_only
-from dispatch.cli import app
-from dispatch.settings import Settings
+from dispatch.config import Settings
+from dispatch.entrypoints.cli.main import app
 from models.clock import ManualClock
 from tests.golden.scenario import STEPS
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, text
 from dispatch import bootstrap
 from dispatch.audit.source import open_read_only
 from dispatch.audit.verify import Digest, Verdict, verify_log
-from dispatch.settings import Settings
+from dispatch.config import Settings
 from events.log import GUARD_TRIGGERS, chain_hash
 from models.clock import ManualClock
 from tests.golden.scenario import STEPS

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
+from dispatch.adapters.orm import IncidentRow
 from dispatch.bootstrap import Services
-from dispatch.db import IncidentRow
 from events import topics
 from events.kafka import KafkaBatchConsumer, KafkaPublisher, OutgoingMessage
 from flows.dispatcher import run_dispatcher

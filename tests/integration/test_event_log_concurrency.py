@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from dispatch.adapters.orm import create_schema, make_engine, session_factory
 from dispatch.audit.verify import verify_log
-from dispatch.db import create_schema, make_engine, session_factory
 from events.envelope import Envelope
 from events.log import SqlEventLog, read_entries
 from tests.conftest import drop_postgres_database, fresh_postgres_database

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch import lifecycle
 from dispatch.bootstrap import Services
+from dispatch.service_layer import lifecycle
 from models.clock import ManualClock
 from models.errors import Forbidden, InvalidTransition
 from tests.integration.spine_helpers import incident, seed_teams, team

@@ -9,8 +9,8 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Message, Producer
 
+from dispatch.adapters.orm import IncidentRow
 from dispatch.bootstrap import Services
-from dispatch.db import IncidentRow
 from events import topics
 from events.envelope import Envelope
 from events.schemas import envelope_for

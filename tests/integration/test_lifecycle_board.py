@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dispatch import board, lifecycle
 from dispatch.bootstrap import Services
-from dispatch.sla import run_watchdog
-from dispatch.sla_report import build_report, draw_chart
+from dispatch.service_layer import lifecycle
+from dispatch.service_layer.clocks import run_watchdog
+from dispatch.views import board
+from dispatch.views.sla_report import build_report, draw_chart
 from models.clock import ManualClock
 from models.errors import NotFound
 from tests.integration.spine_helpers import incident, seed_teams, team

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatch import lifecycle
+from dispatch.adapters.orm import IncidentExclusionRow, OutboxRow
 from dispatch.bootstrap import Services
-from dispatch.db import IncidentExclusionRow, OutboxRow
+from dispatch.service_layer import lifecycle
 from models.clock import ManualClock
 from models.errors import Forbidden, InvalidTransition, NotFound
 from models.incident import Priority

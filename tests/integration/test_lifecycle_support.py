@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from dispatch import lifecycle
-from dispatch.auth import Caller, Role
+from dispatch.adapters.orm import IncidentRow, SlaClockRow, TeamRow
 from dispatch.bootstrap import Services
-from dispatch.db import IncidentRow, SlaClockRow, TeamRow
-from dispatch.routing import BatchOutcome, handle_incident_records
+from dispatch.service_layer import lifecycle
+from dispatch.service_layer.access import Caller, Role
+from dispatch.service_layer.routing import BatchOutcome, handle_incident_records
 from events import topics
 from events.kafka import Record
 from events.log import LoggedEvent

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from dispatch.adapters.orm import OutboxRow
+from dispatch.adapters.outbox import relay, stage_raw
 from dispatch.bootstrap import Services
-from dispatch.db import OutboxRow
-from dispatch.outbox import relay, stage_raw
 from events import topics
 from events.kafka import KafkaPublisher, OutgoingMessage
 from tests.integration.spine_helpers import read_topic

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
+from dispatch.adapters.orm import create_schema
+from dispatch.audit.projectors import fold, write_board
 from dispatch.audit.verify import check_entries
-from dispatch.db import create_schema
-from dispatch.projection import fold, write_board
 from events import schemas
 from events.schemas.incidents import IncidentQueued
 from tests.golden.golden import load_log, state_of

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dispatch.auth import Caller, Role
+from dispatch.adapters.outbox import relay
 from dispatch.bootstrap import Services
-from dispatch.intake import IncidentReport, accept_report
-from dispatch.outbox import relay
+from dispatch.service_layer.access import Caller, Role
+from dispatch.service_layer.intake import IncidentReport, accept_report
 from tests.faults.whereabouts import last_seen
 from tests.integration.spine_helpers import WUHAN
 

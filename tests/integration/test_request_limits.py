@@ -9,9 +9,9 @@ from contextlib import nullcontext
 import pytest
 from fastapi.testclient import TestClient
 
-from dispatch.api import create_app
-from dispatch.auth import Role, create_token
 from dispatch.bootstrap import Services
+from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer.access import Role, create_token
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
 
 REPORT = {"kind": "repair", "latitude": WUHAN[0], "longitude": WUHAN[1]}

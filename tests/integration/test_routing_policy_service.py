@@ -7,11 +7,11 @@ import json
 
 from sqlalchemy import select
 
-from dispatch import lifecycle
+from dispatch.adapters.orm import AssignmentRow, IncidentRow
 from dispatch.bootstrap import Services
-from dispatch.db import AssignmentRow, IncidentRow
-from dispatch.routing import handle_incident_records, route_queue
-from dispatch.teams import report_location
+from dispatch.service_layer import lifecycle
+from dispatch.service_layer.registry import report_location
+from dispatch.service_layer.routing import handle_incident_records, route_queue
 from events.log import LoggedEvent
 from models.clock import ManualClock
 from models.incident import Incident

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatch import lifecycle
+from dispatch.adapters.orm import IncidentExclusionRow
 from dispatch.bootstrap import Services, running
-from dispatch.db import IncidentExclusionRow
-from dispatch.settings import Settings
-from dispatch.sla import run_watchdog
+from dispatch.config import Settings
+from dispatch.service_layer import lifecycle
+from dispatch.service_layer.clocks import run_watchdog
 from flows.dispatcher import run_dispatcher
 from models.clock import ManualClock
 from tests.integration.spine_helpers import incident, report, seed_teams, team
@@ -172,7 +172,7 @@ def test_the_dispatcher_acts_on_a_missed_deadline_within_15_seconds(
 
     def team_of() -> str | None:
         with services.reads() as session:
-            from dispatch.db import IncidentRow
+            from dispatch.adapters.orm import IncidentRow
 
             row = session.get(IncidentRow, "inc-00001")
             return row.team_id if row else None

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from dispatch.audit.projectors import PROJECTORS, Event, fold, projects
 from dispatch.audit.verify import GENESIS, Digest, check_entries
-from dispatch.projection import PROJECTORS, Event, fold, projects
 from events.envelope import Envelope
 from events.log import Entry, chain_hash
 from events.schemas import EventPayload, register, register_upcaster

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dispatch.sla import ClockValues, _started, snapshot
+from dispatch.service_layer.clocks import ClockValues, _started, snapshot
 from events.schemas.tasks import ClockSnapshot, SlaClocksStarted
 from models.incident import IncidentState
 from models.sla import ClockKind, SlaClock

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.grouping import Box, search_boxes
+from dispatch.adapters.storm_search import Box, search_boxes
 from models.grouping import distance_m
 from models.incident import Incident, IncidentKind
 

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import cast
 
-from dispatch.intake import decode_records, may_hold_nul
+from dispatch.service_layer.intake import decode_records, may_hold_nul
 from events import topics
 from events.kafka import Record
 from events.schemas import envelope_for

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.registry_io import (
+from dispatch.adapters.registry_files import (
     COLUMNS,
     RegistryImportError,
     export_csv,

@@ -226,7 +226,7 @@ def test_ageing_lifts_a_long_wait_above_newer_urgent_calls() -> None:
 
 
 def test_the_knobs_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dispatch.settings import Settings
+    from dispatch.config import Settings
 
     monkeypatch.setenv("EVERYCALL_ROUTING__FIX_MAX_AGE_MIN", "20")
     monkeypatch.setenv("EVERYCALL_ROUTING__REACH_MIN", '{"urban": 30, "rural": 60, "remote": 90}')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.ratelimit import TokenBuckets
+from dispatch.adapters.ratelimit import TokenBuckets
 
 
 class Clock:

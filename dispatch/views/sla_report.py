@@ -24,7 +24,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from dispatch.db import IncidentRow, SlaClockRow
+from dispatch.adapters.orm import IncidentRow, SlaClockRow
 from events.log import LoggedEvent
 from models.sla import ClockState, compliance
 

@@ -16,11 +16,10 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dispatch.board import IncidentView, incident_view
+from dispatch.adapters.orm import IncidentRow, SlaClockRow
+from dispatch.adapters.storm_search import open_masters_near
 from dispatch.bootstrap import Services
-from dispatch.db import IncidentRow, SlaClockRow
-from dispatch.grouping import open_masters_near
-from dispatch.sla import (
+from dispatch.service_layer.clocks import (
     DISPATCHER,
     clock_of,
     emit,
@@ -38,6 +37,7 @@ from dispatch.sla import (
     target_of,
     write_clock,
 )
+from dispatch.views.board import IncidentView, incident_view
 from events.schemas import EventPayload
 from events.schemas.tasks import (
     IncidentCancelled,
@@ -60,7 +60,7 @@ DISPATCH_ROLES = frozenset({"dispatcher", "admin"})
 
 
 class Caller(Protocol):
-    """Who acts; dispatch.auth.Caller fits. Only its role, team and name matter here."""
+    """Who acts; access.Caller fits. Only its role, team and name matter here."""
 
     @property
     def role(self) -> str: ...
@@ -152,7 +152,7 @@ def apply_clock_effects(
             changed.append(row)
     for kind in effects.starts:
         if kind is ClockKind.ACKNOWLEDGE:
-            continue  # started by routing, through dispatch.sla.start_clocks
+            continue  # started by routing, through clocks.start_clocks
         attempt = next_attempt(session, incident.id, kind)
         policy = policy_of(services)
         changed.append(
@@ -374,7 +374,7 @@ def unlink_duplicate_in(
     return incident
 
 
-# --- intake hook (called by dispatch/routing.py before routing) --------------------------
+# --- intake hook (called by routing before it routes) --------------------------
 
 
 def on_reported(
@@ -522,7 +522,7 @@ def finish_in(
 
 
 def resolve_task(services: Services, incident_id: str, team_id: str, notes: str = "") -> None:
-    """The spine's entry point (dispatch/simulation.py): the team reports the job done."""
+    """The spine's entry point (dispatch/simulation/load.py): the team reports the job done."""
     caller = SystemCaller(role="team", team_id=team_id, name=f"team:{team_id}")
     now = services.clock.now()
     with services.sessions.begin() as session:

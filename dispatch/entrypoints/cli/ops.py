@@ -18,13 +18,13 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
-from dispatch.auth import Caller, Role
 from dispatch.bootstrap import Services
+from dispatch.service_layer.access import Caller, Role
 from models.errors import DomainError
 from models.incident import AreaClass, IncidentKind, IncidentState, Priority, ReporterChannel
 
 if TYPE_CHECKING:
-    from dispatch.board import IncidentView
+    from dispatch.views.board import IncidentView
 
 incidents_app = typer.Typer(help="Report, show and list incidents.", no_args_is_help=True)
 tasks_app = typer.Typer(help="What a team does with its task.", no_args_is_help=True)
@@ -88,7 +88,7 @@ def report(
     ] = None,
 ) -> None:
     """Report an incident for dispatch; prints its id alone on the last line."""
-    from dispatch.intake import IncidentReport, accept_report
+    from dispatch.service_layer.intake import IncidentReport, accept_report
 
     with services_or_exit() as services:
         incident = IncidentReport(
@@ -112,7 +112,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print the view as JSON")] = False,
 ) -> None:
     """One incident: state, team, SLA clocks and timeline."""
-    from dispatch.board import incident_view
+    from dispatch.views.board import incident_view
 
     with services_or_exit() as services, services.reads() as session:
         view = incident_view(session, incident_id)
@@ -134,7 +134,7 @@ def list_(
     offset: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Incidents, filtered by state, region, priority or SLA breach."""
-    from dispatch.board import list_incidents
+    from dispatch.views.board import list_incidents
 
     with services_or_exit() as services, services.reads() as session:
         views = list_incidents(
@@ -169,7 +169,7 @@ def cancel(
     reason: Annotated[str, typer.Option(help="why: a false alarm, a call withdrawn")],
 ) -> None:
     """Cancel an incident, with the reason."""
-    from dispatch.lifecycle import cancel as cancel_incident
+    from dispatch.service_layer.lifecycle import cancel as cancel_incident
 
     _as_dispatcher(incident_id, lambda s, c: cancel_incident(s, incident_id, c, reason))
 
@@ -180,7 +180,7 @@ def priority(
     to: Annotated[Priority, typer.Option("--to", help="the new priority")],
 ) -> None:
     """Change an incident's priority; SLA targets apply from the report time."""
-    from dispatch.lifecycle import change_priority
+    from dispatch.service_layer.lifecycle import change_priority
 
     _as_dispatcher(incident_id, lambda s, c: change_priority(s, incident_id, c, to))
 
@@ -188,7 +188,7 @@ def priority(
 @incidents_app.command("unlink")
 def unlink(incident_id: IdArgument) -> None:
     """Unlink a report grouped as a duplicate: it is dispatched on its own."""
-    from dispatch.lifecycle import unlink_duplicate
+    from dispatch.service_layer.lifecycle import unlink_duplicate
 
     _as_dispatcher(incident_id, lambda s, c: unlink_duplicate(s, incident_id, c))
 
@@ -249,7 +249,7 @@ def _act(incident_id: str, team: str, action: Callable[[Services, Caller], Incid
 @tasks_app.command("ack")
 def ack(incident_id: IdArgument, team: TeamOption) -> None:
     """The team takes the task."""
-    from dispatch.lifecycle import acknowledge
+    from dispatch.service_layer.lifecycle import acknowledge
 
     _act(incident_id, team, lambda s, c: acknowledge(s, incident_id, c))
 
@@ -261,7 +261,7 @@ def decline(
     reason: Annotated[str, typer.Option(help="why the team cannot go")],
 ) -> None:
     """The team cannot take the task; it goes back for dispatch."""
-    from dispatch.lifecycle import decline as decline_task
+    from dispatch.service_layer.lifecycle import decline as decline_task
 
     _act(incident_id, team, lambda s, c: decline_task(s, incident_id, c, reason))
 
@@ -269,7 +269,7 @@ def decline(
 @tasks_app.command("en-route")
 def en_route(incident_id: IdArgument, team: TeamOption) -> None:
     """The team is on its way."""
-    from dispatch.lifecycle import mark_en_route
+    from dispatch.service_layer.lifecycle import mark_en_route
 
     _act(incident_id, team, lambda s, c: mark_en_route(s, incident_id, c))
 
@@ -277,7 +277,7 @@ def en_route(incident_id: IdArgument, team: TeamOption) -> None:
 @tasks_app.command("on-scene")
 def on_scene(incident_id: IdArgument, team: TeamOption) -> None:
     """The team has arrived."""
-    from dispatch.lifecycle import mark_on_scene
+    from dispatch.service_layer.lifecycle import mark_on_scene
 
     _act(incident_id, team, lambda s, c: mark_on_scene(s, incident_id, c))
 
@@ -289,6 +289,6 @@ def resolve(
     notes: Annotated[str, typer.Option(help="what was done")] = "",
 ) -> None:
     """The job is done."""
-    from dispatch.lifecycle import resolve as resolve_task
+    from dispatch.service_layer.lifecycle import resolve as resolve_task
 
     _act(incident_id, team, lambda s, c: resolve_task(s, incident_id, c, notes))

@@ -90,7 +90,7 @@ class TeamRow(Base):
 
 class IncidentRow(Base):
     __tablename__ = "incidents"
-    # storm grouping reads the open incidents in boxes around a batch (dispatch/grouping.py)
+    # storm grouping reads the open incidents in boxes around a batch (adapters/storm_search.py)
     __table_args__ = (Index("ix_incidents_kind_place", "kind", "latitude", "longitude"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -15,11 +15,11 @@ from rich.table import Table
 from sqlalchemy import select
 
 from dispatch import bootstrap
-from dispatch.db import IncidentExclusionRow, IncidentRow, TeamRow
-from dispatch.registration import profile_text, registration_code, write_qr
-from dispatch.registry_io import RegistryImportError, export_teams, load_teams
-from dispatch.routing import cell_owners
-from dispatch.teams import list_teams, replace_registry
+from dispatch.adapters.orm import IncidentExclusionRow, IncidentRow, TeamRow
+from dispatch.adapters.registry_files import RegistryImportError, export_teams, load_teams
+from dispatch.service_layer.registration import profile_text, registration_code, write_qr
+from dispatch.service_layer.registry import list_teams, replace_registry
+from dispatch.service_layer.routing import cell_owners
 from models.grid import cells_near, coverage
 from models.hubei import DIVISIONS
 from models.incident import PRIORITY_RANK, IncidentState, Priority

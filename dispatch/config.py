@@ -1,11 +1,16 @@
-"""Every setting of everycall, read from the environment by the composition root only."""
+"""Every setting of everycall, read from the environment by the composition root only, and
+where the policy files are."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.policy import RoutingPolicy
+
+DEFAULT_SLA_POLICY_PATH = Path(__file__).resolve().parents[1] / "config" / "sla.toml"
 
 
 class Settings(BaseSettings):
@@ -86,3 +91,12 @@ class Settings(BaseSettings):
         description="tests only (dispatch/faults.py): the dispatcher waits, ready but not yet "
         "in its consumer group, until this file exists (a standby for the next kill)",
     )
+
+
+def sla_policy_path(settings: Settings) -> str | None:
+    """The SLA policy file in force: the configured one, else config/sla.toml beside the code,
+    else None (the built-in targets of models/sla.py)."""
+    path = settings.sla_policy_path
+    if path is None and DEFAULT_SLA_POLICY_PATH.exists():
+        path = str(DEFAULT_SLA_POLICY_PATH)
+    return path

@@ -8,15 +8,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from dispatch import bootstrap, processes
-from dispatch.cli_audit import audit_app
-from dispatch.cli_ops import incidents_app, tasks_app
-from dispatch.cli_registry import grid_app, queue, teams_app
-from dispatch.cli_tokens import tokens_app
-from dispatch.db import create_schema, make_engine
-from dispatch.settings import Settings
-from dispatch.simulate import simulate
-from dispatch.sla_report import sla_app
+from dispatch import bootstrap
+from dispatch.adapters.orm import create_schema, make_engine
+from dispatch.config import Settings
+from dispatch.entrypoints import workers
+from dispatch.entrypoints.cli.audit import audit_app
+from dispatch.entrypoints.cli.ops import incidents_app, tasks_app
+from dispatch.entrypoints.cli.registry import grid_app, queue, teams_app
+from dispatch.entrypoints.cli.tokens import tokens_app
+from dispatch.simulation.crews import simulate
+from dispatch.views.sla_report import sla_app
 
 app = typer.Typer(
     help="everycall: every call answered, every difficulty helped.", no_args_is_help=True
@@ -32,7 +33,7 @@ app.add_typer(grid_app, name="grid")
 app.add_typer(sla_app, name="sla")
 app.command()(queue)
 app.command()(simulate)
-for _command in (processes.serve, processes.api, processes.dispatcher, processes.watchdog):
+for _command in (workers.serve, workers.api, workers.dispatcher, workers.watchdog):
     app.command()(_command)
 console = Console()
 
@@ -44,7 +45,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="seed of the simulated burst")] = 7,
 ) -> None:
     """Seed the registry, stream a burst of incidents through Kafka and route them all."""
-    from dispatch.demo import print_summary, run_demo
+    from dispatch.simulation.demo import print_summary, run_demo
 
     with bootstrap.running() as services:
         summary = run_demo(services, incidents, console, seed=seed)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch.db import IncidentRow
+from dispatch.adapters.orm import IncidentRow
 from models.grouping import METRES_PER_DEGREE_LAT, Report
 from models.incident import Incident
 from models.lifecycle import OPEN

@@ -16,8 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.adapters.orm import ApiTokenRow, TeamRow
 from dispatch.bootstrap import Services
-from dispatch.db import ApiTokenRow, TeamRow
 from models.clock import SystemClock
 
 TOKEN_PREFIX = "ec"
@@ -152,7 +152,7 @@ def list_tokens(session: Session) -> list[TokenInfo]:
 
 
 def request_services(request: Request) -> Services:
-    """The services the app was started with (see dispatch.api.create_app)."""
+    """The services the app was started with (see dispatch.entrypoints.api.app.create_app)."""
     services: Services = request.app.state.services
     return services
 

@@ -13,8 +13,8 @@ from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
-from dispatch.db import AssignmentRow, IncidentExclusionRow, IncidentRow, SlaClockRow
-from dispatch.sla import clock_of
+from dispatch.adapters.orm import AssignmentRow, IncidentExclusionRow, IncidentRow, SlaClockRow
+from dispatch.service_layer.clocks import clock_of
 from events.log import LoggedEvent
 from models.errors import NotFound
 from models.lifecycle import WAITING, WITH_TEAM

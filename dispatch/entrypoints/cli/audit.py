@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from dispatch.audit.source import open_read_only
 from dispatch.audit.verify import Digest, read_head, verify_log
-from dispatch.settings import Settings
+from dispatch.config import Settings
 
 audit_app = typer.Typer(
     help="Auditors: verify, replay and look back at the event history (read-only).",
@@ -124,8 +124,8 @@ def replay_cmd(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Rebuild every projection from the log alone, then compare it with the live one."""
+    from dispatch.adapters.orm import make_engine
     from dispatch.audit.replay import ReplayError, kafka_entries, replay
-    from dispatch.db import make_engine
 
     moment = _moment(until) if until else None
     target = make_engine(into)

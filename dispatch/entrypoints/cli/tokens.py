@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
-from dispatch.auth import Role, TokenError, issue_token, list_tokens, revoke_token
-from dispatch.settings import Settings
+from dispatch.config import Settings
+from dispatch.service_layer.access import Role, TokenError, issue_token, list_tokens, revoke_token
 
 tokens_app = typer.Typer(
     help="API tokens for the dispatch center, the teams, auditors and admins.",

@@ -9,8 +9,8 @@ from typing import cast
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatch.adapters.orm import OutboxRow
 from dispatch.audit.mirror import publish_log_tail
-from dispatch.db import OutboxRow
 from events.envelope import Envelope
 from events.kafka import KafkaPublisher, OutgoingMessage
 

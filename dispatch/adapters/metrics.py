@@ -26,12 +26,12 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from dispatch.db import DeadLetterRow, IncidentRow, OutboxRow, SlaClockRow
+from dispatch.adapters.orm import DeadLetterRow, IncidentRow, OutboxRow, SlaClockRow
 from events import topics
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import Services
-    from dispatch.routing import BatchOutcome
+    from dispatch.service_layer.routing import BatchOutcome
 
 log = logging.getLogger("everycall.metrics")
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import JSON, Column, Connection, Engine, Table
 
-from dispatch.db import Base
+from dispatch.adapters.orm import Base
 from events.log import Entry, UtcDateTime
 from events.schemas import EventRejected, latest_version, upcast_payload
 from models.sla import ClockKind, ClockState, SlaClock

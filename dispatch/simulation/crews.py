@@ -27,9 +27,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from dispatch.adapters.orm import AssignmentRow, IncidentRow, SlaClockRow
 from dispatch.bootstrap import Services
-from dispatch.db import AssignmentRow, IncidentRow, SlaClockRow
-from dispatch.lifecycle import (
+from dispatch.service_layer.clocks import batched_commands, run_watchdog
+from dispatch.service_layer.lifecycle import (
     SystemCaller,
     acknowledge_in,
     lock_incidents,
@@ -37,8 +38,7 @@ from dispatch.lifecycle import (
     mark_on_scene_in,
     resolve_in,
 )
-from dispatch.sla import batched_commands, run_watchdog
-from dispatch.teams import list_teams, replace_registry
+from dispatch.service_layer.registry import list_teams, replace_registry
 from models.clock import ManualClock
 from models.hubei import hubei_registry
 from models.sla import ClockState, compliance
@@ -288,7 +288,7 @@ def run_simulation(
     timeout_s: float = 600.0,
 ) -> SimulationSummary:
     """Seed the registry if empty, stream the storm, answer it, and summarise this run."""
-    from dispatch.simulation import publish_reports, simulated_incidents
+    from dispatch.simulation.load import publish_reports, simulated_incidents
     from flows.dispatcher import queue_state, run_dispatcher
 
     teams = _seed_if_empty(services)

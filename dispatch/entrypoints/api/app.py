@@ -1,7 +1,7 @@
 """The HTTP API of the dispatch center and the teams (FastAPI; OpenAPI docs at /docs).
 
-Handlers only read through dispatch.board and act through dispatch.intake and
-dispatch.lifecycle; nothing in a request talks to Kafka (the outbox relay does).
+Handlers only read through dispatch.views.board and act through dispatch.service_layer.intake and
+dispatch.service_layer.lifecycle; nothing in a request talks to Kafka (the outbox relay does).
 """
 
 from __future__ import annotations
@@ -20,16 +20,18 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispatch import board, lifecycle, metrics
-from dispatch.auth import Caller, CallerDep, Role, ServicesDep, require
+from dispatch.adapters import metrics
+from dispatch.adapters.orm import IncidentRow, TeamRow
+from dispatch.adapters.ratelimit import Limits, RateLimit
 from dispatch.bootstrap import Services
-from dispatch.db import IncidentRow, TeamRow
-from dispatch.intake import IdempotencyKeyReused, IncidentReport, accept_report
-from dispatch.processes import OutboxRelay
-from dispatch.ratelimit import Limits, RateLimit
-from dispatch.registration import SERVICE_PROMISE, registration_code
-from dispatch.settings import Settings
-from dispatch.strict_json import StrictJsonBody, printable, request_validation_error
+from dispatch.config import Settings
+from dispatch.entrypoints.api.middleware import StrictJsonBody, printable, request_validation_error
+from dispatch.entrypoints.workers import OutboxRelay
+from dispatch.service_layer import lifecycle
+from dispatch.service_layer.access import Caller, CallerDep, Role, ServicesDep, require
+from dispatch.service_layer.intake import IdempotencyKeyReused, IncidentReport, accept_report
+from dispatch.service_layer.registration import SERVICE_PROMISE, registration_code
+from dispatch.views import board
 from models.errors import DomainError, Forbidden, InvalidTransition, NoEligibleTeam, NotFound
 from models.hubei import DIVISION_BY_CODE
 from models.incident import IncidentState, Priority

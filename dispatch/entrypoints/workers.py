@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 
 from dispatch import bootstrap
+from dispatch.adapters.outbox import relay
 from dispatch.bootstrap import Services
-from dispatch.outbox import relay
-from dispatch.settings import Settings
+from dispatch.config import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -129,7 +129,7 @@ async def finished_unless_stopped(work: Awaitable[None], stop: Callable[[], bool
 
 def seed_registry_if_empty(services: Services) -> int:
     """The embedded default starts with the Hubei registry, so a first report finds a team."""
-    from dispatch.teams import list_teams, replace_registry
+    from dispatch.service_layer.registry import list_teams, replace_registry
     from models.hubei import hubei_registry
 
     with services.sessions.begin() as session:
@@ -175,7 +175,7 @@ def run_serve(settings: Settings, host: str, port: int, seed: bool = True) -> in
 
     Returns the exit code: 0 after an operator's stop, 1 when the dispatcher or watchdog died.
     """
-    from dispatch.api import create_app
+    from dispatch.entrypoints.api.app import create_app
 
     stop_on_sigterm()
     with bootstrap.running(settings) as services:
@@ -258,7 +258,7 @@ def _announce(host: str, port: int, services: Services) -> None:
 
 
 def run_api_alone(settings: Settings, host: str, port: int) -> None:
-    from dispatch.api import create_app
+    from dispatch.entrypoints.api.app import create_app
 
     stop_on_sigterm()
     run_api(

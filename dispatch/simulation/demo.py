@@ -16,11 +16,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, or_, select
 
+from dispatch.adapters.orm import AssignmentRow, IncidentRow
 from dispatch.bootstrap import Services
-from dispatch.db import AssignmentRow, IncidentRow
-from dispatch.routing import warm_routing
-from dispatch.simulation import finish_due_tasks, publish_reports, simulated_incidents
-from dispatch.teams import list_teams, replace_registry
+from dispatch.service_layer.registry import list_teams, replace_registry
+from dispatch.service_layer.routing import warm_routing
+from dispatch.simulation.load import finish_due_tasks, publish_reports, simulated_incidents
 from models.hubei import hubei_registry
 from models.incident import IncidentState
 from models.rules import Rule

@@ -19,11 +19,11 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from dispatch import lifecycle, sla
+from dispatch.adapters.orm import AssignmentRow, IncidentExclusionRow, IncidentRow, TeamRow
+from dispatch.adapters.outbox import stage_many
 from dispatch.bootstrap import Services
-from dispatch.db import AssignmentRow, IncidentExclusionRow, IncidentRow, TeamRow
-from dispatch.intake import dead_letter, decode_records
-from dispatch.outbox import stage_many
+from dispatch.service_layer import clocks, lifecycle
+from dispatch.service_layer.intake import dead_letter, decode_records
 from events import topics
 from events.envelope import Envelope
 from events.kafka import Record
@@ -306,7 +306,7 @@ def _store_assignments(
     if not assignments:
         return
     session.execute(ASSIGNMENTS.insert(), [a.model_dump() for a in assignments])
-    sla.start_clocks(session, services, assignments, now)  # issue 4: acknowledge clocks
+    clocks.start_clocks(session, services, assignments, now)  # issue 4: acknowledge clocks
     session.execute(
         _ASSIGN,
         [

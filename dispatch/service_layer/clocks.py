@@ -5,7 +5,7 @@ for the clocks whose next warning or deadline has come, so a restart loses nothi
 acknowledgement withdraws the task (the team is excluded from that incident and the incident
 queued for the next eligible team); a second miss, or a long wait with no eligible team,
 escalates the incident to its region's supervisor. Lock order in every transaction here and in
-dispatch/lifecycle.py: incident rows, clock rows, the event log head, team rows (as routing).
+the lifecycle's: incident rows, clock rows, the event log head, team rows (as routing).
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from itertools import groupby
-from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from dispatch.adapters.orm import IncidentExclusionRow, IncidentRow, SlaClockRow, TeamRow
+from dispatch.adapters.outbox import stage_many
 from dispatch.bootstrap import Services
-from dispatch.db import IncidentExclusionRow, IncidentRow, SlaClockRow, TeamRow
-from dispatch.outbox import stage_many
+from dispatch.config import sla_policy_path
 from events import topics
 from events.envelope import Envelope
 from events.schemas import EventPayload, envelope_for
@@ -44,7 +44,6 @@ from models.team import Assignment
 WATCHDOG = "sla-watchdog"  # the actor of what the watchdog does
 DISPATCHER = "dispatcher"  # the actor of routing decisions
 ESCALATE_AFTER_MISSES = 2
-DEFAULT_POLICY_PATH = Path(__file__).resolve().parents[1] / "config" / "sla.toml"
 
 
 @cache
@@ -54,10 +53,7 @@ def _policy_at(path: str | None) -> SlaPolicy:
 
 def policy_of(services: Services) -> SlaPolicy:
     """The configured policy; config/sla.toml beside the code, or the built-in defaults."""
-    path = services.settings.sla_policy_path
-    if path is None and DEFAULT_POLICY_PATH.exists():
-        path = str(DEFAULT_POLICY_PATH)
-    return _policy_at(path)
+    return _policy_at(sla_policy_path(services.settings))
 
 
 def shortest_target(policy: SlaPolicy, kind: ClockKind) -> timedelta:
@@ -346,7 +342,7 @@ def batched_commands(session: Session, services: Services) -> Iterator[None]:
         _release(session, team_id, tasks, finished_at)
 
 
-# --- hooks called by routing (dispatch/routing.py) ---------------------------------------
+# --- hooks called by routing (service_layer/routing.py) ----------------------------------
 
 
 def start_report_clocks(
@@ -443,7 +439,7 @@ def start_clocks(
     emit_all(session, services, items, now)
 
 
-# --- team load, exclusions, escalation (shared with dispatch/lifecycle.py) ---------------
+# --- team load, exclusions, escalation (shared with the lifecycle) ---------------------
 
 
 def release_team(

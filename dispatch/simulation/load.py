@@ -10,9 +10,9 @@ from uuid import uuid4
 
 from sqlalchemy import select
 
+from dispatch.adapters.orm import IncidentRow
 from dispatch.bootstrap import Services
-from dispatch.db import IncidentRow
-from dispatch.lifecycle import resolve_task
+from dispatch.service_layer.lifecycle import resolve_task
 from events import topics
 from events.kafka import KafkaPublisher, OutgoingMessage
 from events.schemas import envelope_for

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch.db import DeadLetterRow, IdempotencyKeyRow
-from dispatch.outbox import stage, stage_raw
+from dispatch.adapters.orm import DeadLetterRow, IdempotencyKeyRow
+from dispatch.adapters.outbox import stage, stage_raw
 from events import topics
 from events.envelope import Envelope
 from events.kafka import Record
@@ -27,8 +27,8 @@ from models.hubei import DIVISION_BY_CODE, area_class_at, region_of
 from models.incident import AreaClass, Incident, IncidentKind, Priority, ReporterChannel
 
 if TYPE_CHECKING:
-    from dispatch.auth import Caller
     from dispatch.bootstrap import Services
+    from dispatch.service_layer.access import Caller
 
 INTAKE_PRODUCER = "everycall-intake"
 # Hubei spans about 29.0-33.3 N and 108.3-116.1 E; a degree of margin covers the border areas.

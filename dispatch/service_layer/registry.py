@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from dispatch.adapters.orm import TeamRow
 from dispatch.bootstrap import Services
-from dispatch.db import TeamRow
 from events.log import SqlEventLog
 from events.schemas import envelope_for
 from events.schemas.teams import TeamLocated, TeamRegistered, TeamRetired

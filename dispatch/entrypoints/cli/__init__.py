@@ -1,0 +1,1 @@
+"""The `everycall` command, one module per command group; main.py assembles them."""

@@ -1,0 +1,1 @@
+"""Simulated load and crews, and the demo: the engine driven as a storm would drive it."""
