@@ -29,13 +29,6 @@ COLUMNS = 'id, topic, "key", value, created_at'
 def upgrade() -> None:
     if op.get_context().dialect.name == "sqlite":
         _rebuild_outbox(autoincrement=True)
-        # The sequence goes on from the highest id kept. Copying the rows has set it so
-        # already; said outright, the rule rests on no side effect.
-        op.execute("DELETE FROM sqlite_sequence WHERE name = 'outbox'")
-        op.execute(
-            "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', coalesce(max(id), 0) "
-            "FROM outbox"
-        )
 
 
 def downgrade() -> None:
@@ -57,4 +50,14 @@ def _rebuild_outbox(*, autoincrement: bool) -> None:
         sqlite_autoincrement=autoincrement,
     )
     op.execute(f"INSERT INTO outbox ({COLUMNS}) SELECT {COLUMNS} FROM outbox_before_rebuild")
-    op.drop_table("outbox_before_rebuild")
+    if autoincrement:
+        # Ids go on from the highest kept, or from the highest ever handed out where the old
+        # table counted them (made by create_all once the ORM asked for AUTOINCREMENT; the
+        # rename took its count along). Copying the rows has set the first already.
+        op.execute("DELETE FROM sqlite_sequence WHERE name = 'outbox'")
+        op.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', max("
+            "coalesce((SELECT max(id) FROM outbox), 0), "
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox_before_rebuild'), 0))"
+        )
+    op.drop_table("outbox_before_rebuild")  # and its count in sqlite_sequence
