@@ -2,7 +2,6 @@
 -- PostgreSQL database dump
 --
 
-\restrict deBq74cuqgfbjutl0J0x6rQvrgTnj92WxHRZpQEIQtTnXkyDLxanZApAsqcGRRf
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -1293,5 +1292,4 @@ CREATE TRIGGER event_log_no_truncate BEFORE TRUNCATE ON public.event_log FOR EAC
 -- PostgreSQL database dump complete
 --
 
-\unrestrict deBq74cuqgfbjutl0J0x6rQvrgTnj92WxHRZpQEIQtTnXkyDLxanZApAsqcGRRf
 
