@@ -36,15 +36,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dispatch import bootstrap
 from dispatch.adapters.orm import create_schema, make_engine
+from dispatch.audit.bulk_write import write_board
 from dispatch.audit.compare import compare_tables
-from dispatch.audit.projectors import fold, projected_tables, write_board
+from dispatch.audit.projection import projected_tables
+from dispatch.audit.projectors import fold
 from dispatch.audit.source import open_read_only
 from dispatch.audit.verify import read_head, verify_log
 from dispatch.bootstrap import Services
 from dispatch.config import Settings
-from dispatch.service_layer.clocks import run_watchdog
 from dispatch.service_layer.registry import list_teams, replace_registry
 from dispatch.service_layer.routing import handle_incident_records
+from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.simulation.crews import CrewHabits, act_as_crews
 from dispatch.simulation.load import simulated_incidents
 from events import topics

@@ -19,8 +19,9 @@ from dispatch.adapters.metrics import process_metrics, serve_process_metrics
 from dispatch.adapters.orm import IncidentRow, TeamRow
 from dispatch.bootstrap import Services, prefect_run_settings
 from dispatch.faults import FaultPoints, wait_at_start_gate
-from dispatch.service_layer.clocks import watchdog_has_work
-from dispatch.service_layer.routing import BatchOutcome, warm_routing
+from dispatch.service_layer.routing import BatchOutcome
+from dispatch.service_layer.team_pool import warm_routing
+from dispatch.service_layer.watchdog import watchdog_has_work
 from events import topics
 from events.kafka import KafkaBatchConsumer, Record
 from flows.routing import INBOX, route_incident_batches
@@ -151,9 +152,9 @@ class BatchWindow:
 
 
 async def _watchdog_between_batches(services: Services, due: float) -> float:
-    """Issue 4: run the SLA watchdog flow when its interval has passed and a clock or a wait
-    is due, so a missed deadline is acted on within seconds even with no watchdog process;
-    returns when it is next due. (A flow run when nothing is due cost a storm ~7 %.)"""
+    """Run the SLA watchdog flow when its interval has passed and a clock or a wait is due,
+    so a missed deadline is acted on within seconds even with no watchdog process; returns
+    when it is next due. (A flow run when nothing is due cost a storm ~7 %.)"""
     if time.monotonic() < due:
         return due
     from flows.watchdog import sla_watchdog

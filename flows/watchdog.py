@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from dispatch import bootstrap
 from dispatch.adapters.outbox import relay
-from dispatch.service_layer.clocks import run_watchdog
+from dispatch.service_layer.watchdog import run_watchdog
 
 
 @task(name="act-on-due-clocks", cache_policy=NO_CACHE)

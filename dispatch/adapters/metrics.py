@@ -2,8 +2,8 @@
 what the database and the broker say at scrape time (incidents by state, queue, SLA breaches,
 outbox backlog, consumer lag).
 
-The API serves both at /metrics; `everycall dispatcher` serves its own on
-settings.metrics_port when set (its batch counters live in its process).
+The API serves both at /metrics (entrypoints/api/health.py); `everycall dispatcher` serves its
+own on settings.metrics_port when set (its batch counters live in its process).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request, Response
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Histogram,
@@ -195,22 +193,6 @@ class ScrapeRegistry:
 
     def exposition(self) -> bytes:
         return generate_latest(process_metrics().registry) + generate_latest(self.registry)
-
-
-def router() -> APIRouter:
-    """GET /metrics, in the Prometheus text format (no token: scrapers carry none)."""
-    api = APIRouter(tags=["health"])
-
-    @api.get("/metrics", response_class=Response)
-    def metrics(request: Request) -> Response:
-        """Prometheus metrics: incidents, queue, latency, lag, dead letters, SLA breaches."""
-        state = request.app.state
-        scrape: ScrapeRegistry | None = getattr(state, "scrape", None)
-        if scrape is None or scrape.services is not state.services:
-            scrape = state.scrape = ScrapeRegistry(state.services)
-        return Response(scrape.exposition(), media_type=CONTENT_TYPE_LATEST)
-
-    return api
 
 
 def serve_process_metrics(services: Services, port: int) -> None:

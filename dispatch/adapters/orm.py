@@ -107,7 +107,7 @@ class IncidentRow(Base):
     team_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     report_event_id: Mapped[str] = mapped_column(String(64))
-    # lifecycle (issue 4): escalation flag, storm grouping, milestones of the current task
+    # the lifecycle's: escalation flag, storm grouping, milestones of the current task
     escalated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     master_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     waiting_since: Mapped[datetime | None] = mapped_column(

@@ -23,7 +23,7 @@ from sqlalchemy import (
     inspect,
 )
 
-from dispatch.audit.projectors import gc_paused
+from dispatch.audit.projection import gc_paused
 
 # Tables whose rows are best told apart by more than their primary key.
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
@@ -163,7 +163,7 @@ def compare_tables(
     live: Connection, replayed: Connection, tables: Iterable[Table]
 ) -> list[Difference]:
     differences: list[Difference] = []
-    with gc_paused():  # many rows, no cycles: see dispatch.audit.projectors
+    with gc_paused():  # many rows, no cycles: see dispatch.audit.projection
         for table in tables:
             differences += _compare_table(live, replayed, table)
     return differences

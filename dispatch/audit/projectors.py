@@ -1,50 +1,20 @@
-"""Projections rebuilt from the event log alone: one projector per event type folds events into
-a `Board` (rows by table and key) that is then written to an empty database in bulk.
-
-Replay is deterministic: projectors read nothing but the event (no clock, no registry, no
-database); everything a state change needs travels in its payload.
-"""
+"""One projector per event type: how each logged event changes the projected tables, and the
+fold that applies a log's events in order to a board (projection.py)."""
 
 from __future__ import annotations
 
-import gc
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from operator import itemgetter
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Column, Connection, Engine, Table
 
-from dispatch.adapters.orm import Base
-from events.log import Entry, UtcDateTime
+from dispatch.audit.projection import Board, Event, column_defaults, gc_paused, moment, new_row
+from events.log import Entry
 from events.schemas import EventRejected, latest_version, upcast_payload
 from models.sla import ClockKind, ClockState, SlaClock
 
-# State tables that are not projections of the log: operational plumbing, with the reason.
-NOT_PROJECTED: dict[str, str] = {
-    "outbox": "messages waiting for Kafka; deleted once published",
-    "dead_letters": "records that never became events (kept with the reason, not logged)",
-    "api_tokens": "credentials: never logged, so never replayed",
-    "idempotency_keys": "request deduplication for the HTTP API, not dispatch state",
-}
-
-
-class Event(NamedTuple):
-    """A logged event as projectors see it: the payload already upcast to the newest version."""
-
-    seq: int
-    event_id: str
-    type: str
-    occurred_at: str
-    producer: str
-    payload: dict[str, Any]
-
-
-Projector = Callable[["Board", Event], None]
+Projector = Callable[[Board, Event], None]
 PROJECTORS: dict[str, Projector] = {}
 
 
@@ -57,93 +27,6 @@ def projects(*event_types: str) -> Callable[[Projector], Projector]:
         return projector
 
     return register
-
-
-def moment(value: Any) -> datetime | None:
-    """An ISO timestamp (as payloads and board rows hold them) as an aware datetime."""
-    if value is None or isinstance(value, datetime):
-        return value
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def sqlite_time(value: Any) -> str | None:
-    """An ISO timestamp as SQLAlchemy stores it in SQLite (naive UTC, microseconds)."""
-    if value is None:
-        return None
-    if isinstance(value, str) and value[-1:] == "Z" and value[10:11] == "T":
-        if len(value) == 20:  # "2026-07-01T08:01:00Z": the common case, without parsing
-            return f"{value[:10]} {value[11:19]}.000000"
-        if len(value) == 27:
-            return f"{value[:10]} {value[11:26]}"
-    parsed = moment(value)
-    return (
-        None
-        if parsed is None
-        else parsed.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    )
-
-
-@dataclass
-class Board:
-    """Every projected table as rows in memory: keyed tables by primary key, others in order.
-
-    Times stay ISO text, as the payloads carry them: `write_board` converts them once per row.
-    """
-
-    keyed: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
-    appended: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    events: int = 0
-    last_seq: int = 0
-    last_occurred_at: str = ""
-    unprojected: Counter[str] = field(default_factory=Counter)
-
-    def rows(self, table: str) -> dict[Any, dict[str, Any]]:
-        return self.keyed[table]
-
-    def append(self, table: str, row: dict[str, Any]) -> None:
-        self.appended[table].append(row)
-
-    def new_row(self, table: str, **values: Any) -> dict[str, Any]:
-        return _row(table, **values)
-
-
-def _row(table: str, **values: Any) -> dict[str, Any]:
-    """A full row of `table`: the given values, column defaults for the rest."""
-    return {**_defaults(table), **values}
-
-
-_DEFAULTS: dict[str, dict[str, Any]] = {}
-
-
-def _defaults(table: str) -> dict[str, Any]:
-    if table not in _DEFAULTS:
-        _DEFAULTS[table] = {
-            column.name: _scalar_default(column)
-            for column in Base.metadata.tables[table].columns
-            if not (column.primary_key and column.autoincrement is True)
-        }
-    return _DEFAULTS[table]
-
-
-def _scalar_default(column: Column[Any]) -> Any:
-    default = column.default
-    return getattr(default, "arg", None) if default is not None and default.is_scalar else None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Hold the cyclic garbage collector during a bulk fold or write. The board's hundreds of
-    thousands of dicts hold no cycles, yet every collection re-scans them: about a fifth of a
-    replay's CPU time. Whatever garbage a cycle leaves is collected once it is switched back on.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def fold(
@@ -193,109 +76,6 @@ def _route(kind: str) -> tuple[Projector | None, int]:
     return PROJECTORS.get(kind), newest
 
 
-def projected_tables() -> list[Table]:
-    """The state tables a replay rebuilds, in creation order."""
-    return [t for t in Base.metadata.sorted_tables if t.name not in NOT_PROJECTED]
-
-
-def write_board(board: Board, engine: Engine, chunk: int = 20_000) -> dict[str, int]:
-    """Insert the board into `engine`'s (empty) tables in bulk; returns rows per table."""
-    with (
-        gc_paused(),
-        engine.connect() as connection,
-        _bulk_loading(connection),
-        connection.begin(),
-    ):
-        return _write_tables(board, connection, chunk)
-
-
-def _write_tables(board: Board, connection: Connection, chunk: int) -> dict[str, int]:
-    written: dict[str, int] = {}
-    sqlite = connection.dialect.name == "sqlite"
-    rebuild = _drop_sqlite_indexes(connection) if sqlite else []
-    for table in projected_tables():
-        rows = list(board.keyed.get(table.name, {}).values())
-        rows += board.appended.get(table.name, [])
-        finish = FINISHERS.get(table.name)
-        if finish is not None:
-            rows = [finish(row) for row in rows]
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            if sqlite:
-                _insert_sqlite(connection, table, part)
-            else:
-                connection.execute(table.insert(), [_with_datetimes(table, r) for r in part])
-        written[table.name] = len(rows)
-    for create_index in rebuild:  # one sorted build beats growing an index row by row
-        connection.exec_driver_sql(create_index)
-    return written
-
-
-@contextmanager
-def _bulk_loading(connection: Connection) -> Iterator[None]:
-    """On SQLite, fill the empty target with the rollback journal in memory and no fsync (about
-    a tenth of the write's CPU): it is rebuilt from nothing, so a crash half-way costs a re-run,
-    not data. The file's own modes come back afterwards."""
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    cursor = connection.connection.cursor()  # outside any transaction: modes change only there
-    journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-    synchronous = cursor.execute("PRAGMA synchronous").fetchone()[0]
-    try:
-        cursor.execute("PRAGMA journal_mode=MEMORY")
-        cursor.execute("PRAGMA synchronous=OFF")
-        yield
-    finally:
-        cursor.execute(f"PRAGMA journal_mode={journal}")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.close()
-
-
-def _drop_sqlite_indexes(connection: Connection) -> list[str]:
-    """Drop the projected tables' secondary indexes; returns the statements that rebuild them."""
-    names = [t.name for t in projected_tables()]
-    found = connection.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-        f"AND tbl_name IN ({', '.join('?' * len(names))})",
-        tuple(names),
-    ).all()
-    for name, _ in found:
-        connection.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [str(create) for _, create in found]
-
-
-def _insert_sqlite(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Straight to the driver, values as SQLAlchemy would store them: the replay's hot path.
-    Column by column, so conversions run over whole lists (rows of a table share their keys:
-    see _row)."""
-    if not rows:
-        return
-    names = list(rows[0])
-    quoted = ", ".join(f'"{name}"' for name in names)
-    statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(names))})'
-    columns = []
-    for name in names:
-        values = list(map(itemgetter(name), rows))
-        column_type = table.c[name].type
-        if isinstance(column_type, UtcDateTime):
-            # convert each distinct time once: the events of a batch share theirs
-            stored = {value: sqlite_time(value) for value in set(values)}
-            values = list(map(stored.__getitem__, values))
-        elif isinstance(column_type, JSON):
-            values = [orjson.dumps(value).decode() for value in values]
-        columns.append(values)
-    cursor = connection.connection.cursor()
-    try:
-        cursor.executemany(statement, list(zip(*columns, strict=True)))
-    finally:
-        cursor.close()
-
-
-def _with_datetimes(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    return {k: moment(v) if isinstance(table.c[k].type, UtcDateTime) else v for k, v in row.items()}
-
-
 # --- incidents and tasks --------------------------------------------------------------------
 
 INCIDENT_FIELDS = (
@@ -314,7 +94,7 @@ def incident_reported(board: Board, event: Event) -> None:
         state="reported",
         report_event_id=event.event_id,
     )
-    if "waiting_since" in _defaults("incidents"):
+    if "waiting_since" in column_defaults("incidents"):
         board.rows("incidents")[p["id"]]["waiting_since"] = p["reported_at"]
 
 
@@ -365,7 +145,7 @@ def _change_load(
         team["last_finished_at"] = finished_at
 
 
-# --- the lifecycle (issue 4): every payload carries the state after it and its clocks --------
+# --- the lifecycle: every payload carries the state after it and its clocks -----------------
 
 
 def _lifecycle(board: Board, p: dict[str, Any], default_state: str = "") -> dict[str, Any]:
@@ -394,7 +174,7 @@ def clock_row(kept: dict[str, Any]) -> dict[str, Any]:
     started_at, deadline = c["started_at"], c["deadline"]  # ISO text, stored as such
     # exact from the deadline: the snapshot's minutes are rounded
     paused_for = datetime.fromisoformat(deadline) - datetime.fromisoformat(started_at) - target
-    return _row(
+    return new_row(
         "sla_clocks",
         incident_id=kept["incident_id"],
         kind=c["kind"],

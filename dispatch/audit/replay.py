@@ -11,9 +11,11 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, inspect, select
 
 from dispatch.adapters.orm import create_schema
+from dispatch.audit.bulk_write import write_board
 from dispatch.audit.compare import Difference, compare_tables
 from dispatch.audit.mirror import read_audit_topic
-from dispatch.audit.projectors import Board, fold, projected_tables, write_board
+from dispatch.audit.projection import Board, projected_tables
+from dispatch.audit.projectors import fold
 from dispatch.audit.verify import Digest, check_entries, read_head
 from events.log import EVENT_LOG, Entry, read_envelopes
 

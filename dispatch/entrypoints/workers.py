@@ -1,5 +1,5 @@
-"""The long-running processes: the API, the dispatcher, the SLA watchdog and the outbox relay,
-each alone or all in one (`everycall serve`)."""
+"""The long-running workers: the outbox relay thread, the dispatcher and the SLA watchdog
+loops, each alone or side by side (the API runs them with `everycall serve`)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,17 @@ import logging
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import nullcontext
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
-import typer
 from rich.console import Console
 
 from dispatch import bootstrap
 from dispatch.adapters.outbox import relay
 from dispatch.bootstrap import Services
 from dispatch.config import Settings
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
+from dispatch.service_layer.registry import list_teams, replace_registry
+from models.hubei import hubei_registry
 
 log = logging.getLogger("everycall.processes")
 console = Console()
@@ -102,7 +99,7 @@ async def sleep_unless_stopped(stop: Callable[[], bool], seconds: float) -> None
 async def watchdog_loop(services: Services, stop: Callable[[], bool]) -> None:
     """Run the SLA watchdog flow every `watchdog_interval_s` until `stop()`; a failed run is
     logged and the next one comes on time (deadlines are stored, so nothing is lost)."""
-    from flows.watchdog import sla_watchdog
+    from flows.watchdog import sla_watchdog  # Prefect loads only when a worker starts
 
     while not stop():
         try:
@@ -129,9 +126,6 @@ async def finished_unless_stopped(work: Awaitable[None], stop: Callable[[], bool
 
 def seed_registry_if_empty(services: Services) -> int:
     """The embedded default starts with the Hubei registry, so a first report finds a team."""
-    from dispatch.service_layer.registry import list_teams, replace_registry
-    from models.hubei import hubei_registry
-
     with services.sessions.begin() as session:
         if list_teams(session):
             return 0
@@ -149,55 +143,6 @@ def stop_on_sigterm() -> None:
     """SIGTERM unwinds like Ctrl-C, so the `with` blocks stop the embedded broker and close."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_interrupt)
-
-
-def run_api(
-    app: FastAPI, host: str, port: int, on_started: Callable[[], None] | None = None
-) -> None:
-    """Serve `app` until SIGINT/SIGTERM; uvicorn shuts the app down gracefully first."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    if on_started is not None:
-        threading.Thread(target=_when_started, args=(server, on_started), daemon=True).start()
-    server.run()
-
-
-def _when_started(server: object, then: Callable[[], None]) -> None:
-    while not getattr(server, "started", False) and not getattr(server, "should_exit", False):
-        threading.Event().wait(0.05)
-    if getattr(server, "started", False):
-        then()
-
-
-def run_serve(settings: Settings, host: str, port: int, seed: bool = True) -> int:
-    """API, outbox relay, dispatcher and watchdog in one process, on one set of services.
-
-    Returns the exit code: 0 after an operator's stop, 1 when the dispatcher or watchdog died.
-    """
-    from dispatch.entrypoints.api.app import create_app
-
-    stop_on_sigterm()
-    with bootstrap.running(settings) as services:
-        if seed and (seeded := seed_registry_if_empty(services)):
-            console.print(f"seeded the registry with {seeded} Hubei teams")
-        workers = Workers(services).start()
-        try:
-            run_api(
-                create_app(lambda: nullcontext(services)),
-                host,
-                port,
-                on_started=lambda: _announce(host, port, services),
-            )
-        except KeyboardInterrupt:
-            pass  # SIGINT or SIGTERM: the API has shut down gracefully; now the rest
-        finally:
-            workers.stop()
-    if workers.failure is not None:
-        console.print(f"[red]stopped: the dispatcher or watchdog failed:[/red] {workers.failure!r}")
-        return 1
-    console.print("everycall stopped")
-    return 0
 
 
 class Workers:
@@ -231,7 +176,7 @@ class Workers:
             signal.raise_signal(signal.SIGTERM)  # uvicorn shuts down as for an operator's stop
 
     async def _dispatch(self) -> None:
-        from flows.dispatcher import prefect_ready, run_dispatcher
+        from flows.dispatcher import prefect_ready, run_dispatcher  # Prefect loads here
 
         if await finished_unless_stopped(prefect_ready(), self._stop.is_set):
             self._prefect_up.set()
@@ -250,27 +195,8 @@ class Workers:
             thread.join(timeout_s)
 
 
-def _announce(host: str, port: int, services: Services) -> None:
-    console.print(
-        f"everycall serving on http://{host}:{port} (docs at /docs); "
-        f"broker {services.bootstrap_servers}; database {services.engine.url.render_as_string()}"
-    )
-
-
-def run_api_alone(settings: Settings, host: str, port: int) -> None:
-    from dispatch.entrypoints.api.app import create_app
-
-    stop_on_sigterm()
-    run_api(
-        create_app(lambda: bootstrap.running(settings)),
-        host,
-        port,
-        on_started=lambda: console.print(f"everycall api on http://{host}:{port}"),
-    )
-
-
 def run_dispatcher_alone(settings: Settings) -> None:
-    from flows.dispatcher import run_dispatcher
+    from flows.dispatcher import run_dispatcher  # Prefect loads only when routing starts
 
     stop_on_sigterm()
     with bootstrap.running(settings) as services:
@@ -283,57 +209,3 @@ def run_watchdog_alone(settings: Settings) -> None:
     with bootstrap.running(settings) as services:  # each flow run publishes what it staged
         console.print(f"SLA watchdog every {settings.watchdog_interval_s}s")
         asyncio.run(watchdog_loop(services, stop=lambda: False))
-
-
-# The commands ---------------------------------------------------------------------------------
-
-HostOption = Annotated[
-    str | None, typer.Option(help="interface to listen on [settings: 127.0.0.1]")
-]
-PortOption = Annotated[int | None, typer.Option(min=0, max=65535, help="port [settings: 8000]")]
-
-
-def serve(
-    host: HostOption = None,
-    port: PortOption = None,
-    seed: Annotated[
-        bool, typer.Option(help="seed the Hubei registry when the database has no teams")
-    ] = True,
-) -> None:
-    """Run the API, the dispatcher, the SLA watchdog and the outbox relay in one process."""
-    settings = Settings()
-    try:
-        code = run_serve(settings, host or settings.api_host, _port(port, settings), seed)
-    except KeyboardInterrupt:
-        code = 0  # stopped while starting or stopping
-        console.print("everycall stopped")
-    raise typer.Exit(code)
-
-
-def api(host: HostOption = None, port: PortOption = None) -> None:
-    """Run the HTTP API (with its outbox relay) alone."""
-    settings = Settings()
-    try:
-        run_api_alone(settings, host or settings.api_host, _port(port, settings))
-    except KeyboardInterrupt:
-        console.print("api stopped")
-
-
-def dispatcher() -> None:
-    """Consume reported incidents and route them, batch by batch, until interrupted."""
-    try:
-        run_dispatcher_alone(Settings())
-    except KeyboardInterrupt:
-        console.print("dispatcher stopped")
-
-
-def watchdog() -> None:
-    """Run the SLA watchdog on its schedule until interrupted."""
-    try:
-        run_watchdog_alone(Settings())
-    except KeyboardInterrupt:
-        console.print("watchdog stopped")
-
-
-def _port(port: int | None, settings: Settings) -> int:
-    return settings.api_port if port is None else port

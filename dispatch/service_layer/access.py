@@ -1,27 +1,20 @@
-"""Who is calling: roles, the Caller, API tokens stored hashed, and the FastAPI dependencies."""
+"""Who may do what: the roles, the callers, and every rule that lets a caller act or not."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Protocol
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import ApiTokenRow, TeamRow
+from dispatch.adapters.orm import IncidentRow
 from dispatch.bootstrap import Services
-from models.clock import SystemClock
+from models.errors import Forbidden, NotFound
 
-TOKEN_PREFIX = "ec"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DISPATCH_ROLES = frozenset({"dispatcher", "admin"})  # act on any incident, for any team
+REPORTING_ROLES = frozenset({"dispatcher", "admin"})
 
 
 class Role(StrEnum):
@@ -44,163 +37,85 @@ class Caller:
         return self.name or self.role.value
 
 
+class Actor(Protocol):
+    """Who acts on an incident; a Caller or a SystemCaller fits. Only its role, team and name
+    matter to the lifecycle."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def team_id(self) -> str | None: ...
+
+    @property
+    def name(self) -> str: ...
+
+
 @dataclass(frozen=True)
-class TokenInfo:
-    """A token as `everycall tokens list` shows it: never the secret, never its hash."""
+class SystemCaller:
+    """A caller for in-process actors (the simulation's crews, the demo)."""
 
-    id: str
-    role: Role
-    team_id: str | None
-    name: str
-    revoked: bool
-    created_at: datetime
-    revoked_at: datetime | None
+    role: str = "dispatcher"
+    team_id: str | None = None
+    name: str = "system"
 
 
-class TokenError(ValueError):
-    """A token cannot be created or revoked as asked; the message says why."""
+def actor_of(caller: Actor) -> str:
+    if caller.name:
+        return caller.name
+    return f"team:{caller.team_id}" if str(caller.role) == "team" else str(caller.role)
 
 
-def hash_token(token: str, pepper: str) -> str:
-    """HMAC-SHA256 keyed with the pepper: a stolen table alone does not let anyone guess."""
-    return hmac.new(pepper.encode(), token.encode(), hashlib.sha256).hexdigest()
+# --- the HTTP API's gate --------------------------------------------------------------------
 
 
-def token_id_of(token: str) -> str | None:
-    """The public id inside `ec_<id>_<secret>`, so a leaked token can be named and revoked."""
-    parts = token.split("_", 2)
-    return parts[1] if len(parts) == 3 and parts[0] == TOKEN_PREFIX else None
-
-
-def issue_token(
-    session: Session,
-    role: Role,
-    team_id: str | None = None,
-    *,
-    name: str = "",
-    pepper: str = "",
-    at: datetime | None = None,
-) -> tuple[str, str]:
-    """Store a new token's hash; returns (token id, plaintext). The plaintext is not kept."""
-    _check_binding(session, role, team_id)
-    token_id = secrets.token_hex(6)
-    token = f"{TOKEN_PREFIX}_{token_id}_{secrets.token_urlsafe(32)}"
-    session.add(
-        ApiTokenRow(
-            id=token_id,
-            token_hash=hash_token(token, pepper),
-            role=role.value,
-            team_id=team_id,
-            name=name,
-            revoked=False,
-            created_at=at or SystemClock().now(),
-        )
-    )
-    return token_id, token
-
-
-def create_token(
-    session: Session,
-    role: Role,
-    team_id: str | None = None,
-    *,
-    name: str = "",
-    pepper: str = "",
-    at: datetime | None = None,
-) -> str:
-    """A new token for `role` (bound to `team_id` for teams); returns the plaintext, once."""
-    return issue_token(session, role, team_id, name=name, pepper=pepper, at=at)[1]
-
-
-def _check_binding(session: Session, role: Role, team_id: str | None) -> None:
-    if role is Role.TEAM and not team_id:
-        raise TokenError("a team token needs a team (--team)")
-    if role is not Role.TEAM and team_id:
-        raise TokenError(f"only team tokens are bound to a team, not {role.value} tokens")
-    if team_id and session.get(TeamRow, team_id) is None:
-        raise TokenError(f"no team {team_id!r} in the registry")
-
-
-def revoke_token(session: Session, token_id: str, at: datetime | None = None) -> None:
-    """From now on the token is refused (401); revoking twice is harmless."""
-    row = session.get(ApiTokenRow, token_id, with_for_update=True)
-    if row is None:
-        raise TokenError(f"no token with id {token_id!r}")
-    if not row.revoked:
-        row.revoked, row.revoked_at = True, at or SystemClock().now()
-
-
-def lookup_caller(session: Session, token: str, pepper: str) -> Caller | None:
-    """The caller a token stands for, or None when it is unknown or revoked."""
-    row = session.scalars(
-        select(ApiTokenRow).where(ApiTokenRow.token_hash == hash_token(token, pepper))
-    ).first()
-    if row is None or row.revoked:
+def refusal(caller: Caller, allowed: frozenset[Role]) -> str | None:
+    """Why a caller whose role is not in `allowed` may not go on, or None when it may."""
+    if caller.role in allowed:
         return None
-    return Caller(Role(row.role), row.team_id, row.name or f"{row.role}/{row.id}")
+    needed = " or ".join(sorted(allowed))
+    return f"a {caller.role.value} may not do this (needs {needed})"
 
 
-def list_tokens(session: Session) -> list[TokenInfo]:
-    rows = session.scalars(select(ApiTokenRow).order_by(ApiTokenRow.created_at, ApiTokenRow.id))
-    return [
-        TokenInfo(r.id, Role(r.role), r.team_id, r.name, r.revoked, r.created_at, r.revoked_at)
-        for r in rows
-    ]
+def may_use_method(caller: Caller, method: str) -> bool:
+    """Auditors read; every other role may also change what its role allows."""
+    return caller.role is not Role.AUDITOR or method in READ_METHODS
 
 
-# FastAPI dependencies ------------------------------------------------------------------------
-
-
-def request_services(request: Request) -> Services:
-    """The services the app was started with (see dispatch.entrypoints.api.app.create_app)."""
-    services: Services = request.app.state.services
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(request_services)]
-
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="`Authorization: Bearer TOKEN`, a token from `everycall tokens create`",
-)
-
-
-def _unauthorized(detail: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
-    )
-
-
-def current_caller(
-    request: Request,
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
-    """The caller behind the bearer token: 401 without a valid one; auditors only read."""
-    if credentials is None:
-        raise _unauthorized("missing bearer token")
+def check_own_task(services: Services, incident_id: str, caller: Caller) -> None:
+    """A team learns nothing of tasks that are not its own: they look like no task at all."""
+    if caller.role is not Role.TEAM:
+        return
     with services.reads() as session:
-        caller = lookup_caller(session, credentials.credentials, services.settings.api_token_pepper)
-    if caller is None:
-        raise _unauthorized("invalid or revoked token")
-    if caller.role is Role.AUDITOR and request.method not in READ_METHODS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "auditors may read but not change anything")
-    return caller
+        team_id = session.scalar(select(IncidentRow.team_id).where(IncidentRow.id == incident_id))
+    if team_id is None or team_id != caller.team_id:
+        raise NotFound(f"team {caller.team_id} has no task {incident_id}")
 
 
-CallerDep = Annotated[Caller, Depends(current_caller)]
+def check_own_tasks(caller: Caller, team_id: str) -> None:
+    """A team sees only its own task list."""
+    if caller.role is Role.TEAM and caller.team_id != team_id:
+        raise Forbidden("a team sees only its own tasks")
 
 
-def require(*roles: Role) -> Callable[[Caller], Caller]:
-    """A dependency that lets only `roles` through (403 for the others)."""
-    allowed = frozenset(roles)
+# --- the commands' rules --------------------------------------------------------------------
 
-    def allowed_caller(caller: CallerDep) -> Caller:
-        if caller.role not in allowed:
-            needed = " or ".join(sorted(allowed))
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"a {caller.role.value} may not do this (needs {needed})"
-            )
-        return caller
 
-    return allowed_caller
+def check_may_report(caller: Caller) -> None:
+    if caller.role.value not in REPORTING_ROLES:
+        raise Forbidden(f"a {caller.role.value} may not report incidents")
+
+
+def check_team(caller: Actor, incident: IncidentRow) -> None:
+    """A team acts on its own tasks only; the dispatch center may act for any team."""
+    role = str(caller.role)
+    if role == "team":
+        if caller.team_id is None or caller.team_id != incident.team_id:
+            raise Forbidden(f"incident {incident.id} is not a task of team {caller.team_id}")
+    elif role not in DISPATCH_ROLES:
+        raise Forbidden(f"a caller with role {role} cannot act on tasks")
+
+
+def check_dispatcher(caller: Actor, what: str) -> None:
+    if str(caller.role) not in DISPATCH_ROLES:
+        raise Forbidden(f"only the dispatch center can {what}")

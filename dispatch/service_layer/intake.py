@@ -17,24 +17,23 @@ from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import DeadLetterRow, IdempotencyKeyRow
 from dispatch.adapters.outbox import stage, stage_raw
+from dispatch.service_layer.access import Caller, check_may_report
 from events import topics
 from events.envelope import Envelope
 from events.kafka import Record
 from events.schemas import EventRejected, decode_payload, envelope_for, parse_envelope
 from events.schemas.incidents import IncidentReported
-from models.errors import DomainError, Forbidden
+from models.errors import DomainError
 from models.hubei import DIVISION_BY_CODE, area_class_at, region_of
 from models.incident import AreaClass, Incident, IncidentKind, Priority, ReporterChannel
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import Services
-    from dispatch.service_layer.access import Caller
 
 INTAKE_PRODUCER = "everycall-intake"
 # Hubei spans about 29.0-33.3 N and 108.3-116.1 E; a degree of margin covers the border areas.
 SERVICE_LATITUDES = (28.0, 34.3)
 SERVICE_LONGITUDES = (107.3, 117.1)
-REPORTING_ROLES = frozenset({"dispatcher", "admin"})
 # How far a consumed report's reported_at may lie from its receipt (clock skew, replays, typos).
 REPORTED_AT_MAX_AHEAD = timedelta(days=1)
 REPORTED_AT_MAX_AGE = timedelta(days=30)
@@ -134,8 +133,7 @@ def accept_report(
     Nothing here talks to Kafka: the relay publishes, the dispatcher stores. A repeated
     idempotency key returns the first request's id and stages nothing.
     """
-    if caller.role.value not in REPORTING_ROLES:
-        raise Forbidden(f"a {caller.role.value} may not report incidents")
+    check_may_report(caller)
     try:
         return _stage_report(services, report, idempotency_key)
     except IntegrityError:

@@ -1,13 +1,20 @@
-"""The team registry in the database: seeding, listing and reading teams.
+"""The team registry: seeding, listing and reading teams in the database, a team's location
+fixes, and what a team prints on its door card (registration code, card text, QR code) so
+residents can reach its profile with one scan.
 
 Every registry change is logged as an event, so a replay rebuilds the registry as it was.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
 
+import segno
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -16,9 +23,13 @@ from dispatch.bootstrap import Services
 from events.log import SqlEventLog
 from events.schemas import envelope_for
 from events.schemas.teams import TeamLocated, TeamRegistered, TeamRetired
+from models.hubei import DIVISION_BY_CODE
 from models.team import Team
 
 PRODUCER = "everycall-registry"
+SERVICE_PROMISE = "有呼必应、有难必帮 — every call answered, every difficulty helped"
+# 32 symbols without 0/O and 1/I, so a code read aloud over the phone is not misheard
+_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def replace_registry(session: Session, teams: Sequence[Team], at: datetime) -> int:
@@ -69,3 +80,50 @@ def report_location(services: Services, team_id: str, lat: float, lon: float) ->
         row.fix_lat, row.fix_lon, row.fix_at = located.latitude, located.longitude, now
         envelope = envelope_for(located, producer=PRODUCER, key=row.region, at=now)
         services.event_log.append(session, [envelope])
+
+
+# --- door cards ------------------------------------------------------------------------------
+
+
+def registration_code(team: Team) -> str:
+    """`EC-HB-XXXX-XXXX`, from a SHA-256 of the team id: stable across renames and moves."""
+    number = int.from_bytes(hashlib.sha256(team.id.encode("utf-8")).digest()[:5], "big")
+    symbols = "".join(_ALPHABET[(number >> shift) & 31] for shift in range(35, -1, -5))
+    return f"EC-HB-{symbols[:4]}-{symbols[4:]}"
+
+
+def profile_url(team: Team, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/teams/{quote(team.id, safe='')}"
+
+
+def profile_text(team: Team) -> str:
+    """The card text: who the team is, where it serves, and its promise."""
+    division = DIVISION_BY_CODE.get(team.region)
+    area = division.title if division else team.region
+    kind = "reserve squad" if team.reserve else "service team"
+    lines = [
+        team.name,
+        f"Area: {area}",
+        f"Leader: {team.leader or 'not named'}",
+        f"{team.members} members ({team.party_members} party members), {kind}",
+        f"Skills: {', '.join(sorted(team.skills))}",
+        f"Registration code: {registration_code(team)}",
+        SERVICE_PROMISE,
+    ]
+    return "\n".join(lines)
+
+
+def profile_qr(team: Team, base_url: str) -> segno.QRCode:
+    """The QR code of the profile link; error level M survives a scuffed door card."""
+    return segno.make(profile_url(team, base_url), error="m", micro=False)
+
+
+def write_qr(team: Team, directory: Path, base_url: str) -> tuple[Path, Path]:
+    """Write `<team id>.svg` and `<team id>.png` into `directory`; returns both paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", team.id)  # ids come from imported files
+    qr = profile_qr(team, base_url)
+    svg, png = directory / f"{stem}.svg", directory / f"{stem}.png"
+    qr.save(str(svg), scale=10, border=4, title=team.name)
+    qr.save(str(png), scale=10, border=4)
+    return svg, png

@@ -8,33 +8,31 @@ caller only after it.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import AssignmentRow, IncidentExclusionRow, IncidentRow, TeamRow
+from dispatch.adapters.orm import AssignmentRow, IncidentRow, TeamRow
 from dispatch.adapters.outbox import stage_many
 from dispatch.bootstrap import Services
-from dispatch.service_layer import clocks, lifecycle
+from dispatch.service_layer import clock_starts, grouping
 from dispatch.service_layer.intake import dead_letter, decode_records
+from dispatch.service_layer.team_pool import cell_owners, exclusions, state_of, team_rows
 from events import topics
 from events.envelope import Envelope
 from events.kafka import Record
 from events.schemas import envelope_for
 from events.schemas.incidents import IncidentQueued
 from events.schemas.tasks import TeamAssigned
-from models.grid import assign_cell_owners
 from models.incident import Incident, IncidentState, Priority
 from models.policy import dispatch_order
-from models.routing import Choice, Fix, Request, TeamPool, TeamState
-from models.team import SKILL_FOR_KIND, Assignment, Skill, TeamStatus, latency_ms
+from models.routing import Choice, Request, TeamPool
+from models.team import SKILL_FOR_KIND, Assignment, latency_ms
 
 _CHUNK = 5_000  # ids per IN (...) list, well under every backend's parameter limit
 # Core statements for the per-incident rows: no ORM bookkeeping per row (about a fifth less)
@@ -95,8 +93,8 @@ def handle_incident_records(services: Services, records: Sequence[Record]) -> Ba
         dead_letter(session, decoded.rejected, now)
         services.event_log.append(session, [envelope for envelope, _ in fresh])
         _store_incidents(session, fresh)
-        # issue 4 (lifecycle engineer): start SLA clocks, merge storm duplicates
-        routable = lifecycle.on_reported(session, services, [i for _, i in fresh], now)
+        # arrive clocks start; storm duplicates merge into their masters and are not routed
+        routable = grouping.on_reported(session, services, [i for _, i in fresh], now)
         result = _route(session, services, routable, now)
     outcome.assigned, outcome.queued = result.assigned, result.queued
     outcome.latencies_ms, outcome.by_rule = result.latencies_ms, result.by_rule
@@ -154,10 +152,10 @@ def _route(
     result = RoutingResult()
     if not queued and not fresh:
         return result
-    rows, bookable = _team_rows(session)
-    states = [_state_of(r, r.id in bookable) for r in rows]
+    rows, bookable = team_rows(session)
+    states = [state_of(r, r.id in bookable) for r in rows]
     pool = TeamPool(states, now, policy, cell_owners(rows))
-    excluded = _exclusions(session, [i.id for i in queued])
+    excluded = exclusions(session, [i.id for i in queued])
     was_queued = {i.id for i in queued}
     order = dispatch_order([*queued, *fresh], now, policy)
     requests = [Request(i, excluded.get(i.id, {}), i.id in was_queued) for i in order]
@@ -208,83 +206,6 @@ def _incident_of(row: IncidentRow) -> Incident:
     )
 
 
-def _team_rows(session: Session) -> tuple[list[TeamRow], set[str]]:
-    """Every team, and the ids this pass holds locked and so may book.
-
-    Locked: loads are written back as counts, and lifecycle changes them concurrently. A row
-    another transaction holds (a team's call under way, perhaps stuck) is skipped, not waited
-    for, so one team's call never stops routing for the others (tests/faults). SQLite has one
-    writer at a time, so there every row is free.
-    """
-    bookable = set(session.scalars(select(TeamRow.id).with_for_update(skip_locked=True)))
-    return list(session.scalars(select(TeamRow).order_by(TeamRow.id))), bookable
-
-
-def _state_of(row: TeamRow, bookable: bool = True) -> TeamState:
-    fix = None
-    if row.fix_lat is not None and row.fix_lon is not None and row.fix_at is not None:
-        fix = Fix(row.fix_lat, row.fix_lon, row.fix_at)
-    return TeamState(
-        team_id=row.id,
-        latitude=row.home_lat,
-        longitude=row.home_lon,
-        skills=_skills(row.skills),
-        capacity=row.capacity,
-        load=row.active_tasks,
-        available=bookable and row.status == TeamStatus.AVAILABLE.value,
-        fix=fix,
-        last_finished_at=row.last_finished_at,
-    )
-
-
-@cache
-def _skills(text: str) -> frozenset[Skill]:
-    """A team's skills from their stored form (a pass reads every team: parse each form once)."""
-    return frozenset(Skill(s) for s in text.split(",") if s)
-
-
-_owners_lock = threading.Lock()
-_owners_cache: tuple[int, dict[str, str]] | None = None
-
-
-def cell_owners(rows: Sequence[TeamRow]) -> dict[str, str]:
-    """The grid's owners for this registry: computed once per registry, then cached.
-
-    The key is a fingerprint of what ownership depends on (ids, homes, members), so an import
-    in another process invalidates the cache here too.
-    """
-    global _owners_cache
-    key = hash(tuple((r.id, r.home_lat, r.home_lon, r.members) for r in rows))
-    with _owners_lock:
-        if _owners_cache is None or _owners_cache[0] != key:
-            _owners_cache = (key, assign_cell_owners(r.to_team() for r in rows))
-        return _owners_cache[1]
-
-
-def warm_routing(services: Services) -> int:
-    """Compute the grid owners now, before a dispatcher joins its consumer group, so the first
-    batch does not pay for it; returns the number of owned cells."""
-    with services.reads() as session:
-        rows = list(session.scalars(select(TeamRow).order_by(TeamRow.id)))
-    return len(cell_owners(rows))
-
-
-def _exclusions(session: Session, incident_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Teams that declined or missed the acknowledgement, per incident, with the reason."""
-    excluded: dict[str, dict[str, str]] = {}
-    for start in range(0, len(incident_ids), _CHUNK):
-        rows = session.execute(
-            select(
-                IncidentExclusionRow.incident_id,
-                IncidentExclusionRow.team_id,
-                IncidentExclusionRow.reason,
-            ).where(IncidentExclusionRow.incident_id.in_(incident_ids[start : start + _CHUNK]))
-        )
-        for incident_id, team_id, reason in rows:
-            excluded.setdefault(incident_id, {})[team_id] = reason
-    return excluded
-
-
 def _assignment_of(choice: Choice, now: datetime) -> Assignment:
     return Assignment(
         incident_id=choice.incident_id,
@@ -306,7 +227,7 @@ def _store_assignments(
     if not assignments:
         return
     session.execute(ASSIGNMENTS.insert(), [a.model_dump() for a in assignments])
-    clocks.start_clocks(session, services, assignments, now)  # issue 4: acknowledge clocks
+    clock_starts.start_clocks(session, services, assignments, now)  # each team's acknowledge clock
     session.execute(
         _ASSIGN,
         [

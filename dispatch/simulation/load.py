@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from dispatch.adapters.orm import IncidentRow
 from dispatch.bootstrap import Services
-from dispatch.service_layer.lifecycle import resolve_task
+from dispatch.service_layer.tasks import resolve_task
 from events import topics
 from events.kafka import KafkaPublisher, OutgoingMessage
 from events.schemas import envelope_for

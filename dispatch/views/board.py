@@ -1,5 +1,5 @@
-"""Read models for the dispatch board and the teams: incidents with clocks and timelines, the
-queue and the SLA summary. JSON-ready pydantic models; reads only."""
+"""Read models for the dispatch board and the teams: incidents with clocks and timelines, and
+the SLA summary. JSON-ready pydantic models; reads only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import AssignmentRow, IncidentExclusionRow, IncidentRow, SlaClockRow
+from dispatch.adapters.orm import AssignmentRow, IncidentRow, SlaClockRow
 from dispatch.service_layer.clocks import clock_of
 from events.log import LoggedEvent
 from models.errors import NotFound
@@ -235,37 +235,3 @@ def _count(session: Session, condition: Any, open_only: bool = False) -> int:
     if open_only:
         query = query.where(IncidentRow.state.in_([s.value for s in WAITING | WITH_TEAM]))
     return int(session.scalar(query) or 0)
-
-
-def queue_view(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """Incidents waiting for a team, oldest report first, with the teams excluded from each."""
-    rows = session.scalars(
-        select(IncidentRow)
-        .where(IncidentRow.state.in_([s.value for s in WAITING]))
-        .order_by(IncidentRow.reported_at, IncidentRow.id)
-    ).all()
-    excluded: dict[str, list[str]] = defaultdict(list)
-    ids = [r.id for r in rows]
-    for start in range(0, len(ids), 500):
-        for incident_id, team_id in session.execute(
-            select(IncidentExclusionRow.incident_id, IncidentExclusionRow.team_id).where(
-                IncidentExclusionRow.incident_id.in_(ids[start : start + 500])
-            )
-        ):
-            excluded[incident_id].append(team_id)
-    return [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "priority": r.priority,
-            "region": r.region,
-            "state": r.state,
-            "reported_at": r.reported_at.isoformat(),
-            "waiting_min": round(
-                (now - (r.waiting_since or r.reported_at)).total_seconds() / 60, 1
-            ),
-            "escalated": bool(r.escalated),
-            "excluded_teams": sorted(excluded.get(r.id, [])),
-        }
-        for r in rows
-    ]

@@ -1,6 +1,6 @@
-"""`everycall sla report`: every call answered? Per region and per team: calls received and
-answered, time to acknowledge and to arrive (median, p90), SLA compliance, escalations and the
-unanswered count that must be 0; and a PNG chart of compliance over time.
+"""The SLA report: every call answered? Per region and per team: calls received and answered,
+time to acknowledge and to arrive (median, p90), SLA compliance, escalations and the unanswered
+count that must be 0; and compliance over time.
 
 Regions are measured from the caller's side (from the report); teams from their own side (from
 each assignment), read from the event log so that a missed or declined task counts against the
@@ -14,13 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-import typer
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -277,125 +273,7 @@ def build_report(session: Session, now: datetime) -> SlaReport:
     )
 
 
-def draw_chart(report: SlaReport, path: Path) -> None:
-    """Compliance over time, one line per clock kind and one for all clocks."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-
-    points = report.over_time
-    times = mdates.date2num([datetime.fromisoformat(p["start"]) for p in points])  # type: ignore[no-untyped-call]
-    figure, axis = plt.subplots(figsize=(10, 5), dpi=110)
-    styles = {"all": ("black", 2.6), "acknowledge": ("tab:blue", 1.4)}
-    styles |= {"arrive": ("tab:orange", 1.4), "resolve": ("tab:green", 1.4)}
-    for name, (colour, width) in styles.items():
-        values = [p[name] * 100 if p[name] is not None else np.nan for p in points]
-        axis.plot(times, values, label=name, color=colour, linewidth=width, marker="o", ms=3)
-    volume = axis.twinx()  # how many clocks each point stands for
-    width = (times[1] - times[0]) * 0.8 if len(times) > 1 else 0.01
-    volume.bar(times, [p["decided"] for p in points], width=width, color="grey", alpha=0.18)
-    volume.set_ylabel("clocks decided", color="grey")
-    axis.set_zorder(volume.get_zorder() + 1)
-    axis.patch.set_visible(False)
-    axis.set_ylim(0, 105)
-    axis.set_ylabel("SLA compliance (%)")
-    axis.set_xlabel("when the clock was decided (UTC)")
-    axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))  # type: ignore[no-untyped-call]
-    totals = report.totals
-    axis.set_title(
-        f"everycall: SLA compliance over time — {totals['received']} calls, "
-        f"{totals['unanswered']} unanswered, {totals['escalations']} escalated"
-    )
-    axis.grid(alpha=0.3)
-    axis.legend(loc="lower left")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
-
-
-COLUMNS = (
-    ("received", "received"),
-    ("answered", "answered"),
-    ("unanswered", "unanswered"),
-    ("ack_min_median", "ack p50 min"),
-    ("ack_min_p90", "ack p90 min"),
-    ("arrive_min_median", "arrive p50 min"),
-    ("arrive_min_p90", "arrive p90 min"),
-    ("sla_compliance", "SLA"),
-    ("escalations", "escalated"),
-)
-
-
-def _table(
-    title: str, rows: list[dict[str, Any]], extra: tuple[tuple[str, str], ...] = ()
-) -> Table:
-    table = Table(title=title)
-    table.add_column("name")
-    for _, header in (*COLUMNS, *extra):
-        table.add_column(header, justify="right")
-    for row in rows:
-        cells = [_cell(row[key]) for key, _ in (*COLUMNS, *extra)]
-        table.add_row(row["name"], *cells)
-    return table
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float) and value <= 1 and not value.is_integer():
-        return f"{value:.1%}" if value < 1 else "100%"
-    return str(value)
-
-
-def print_report(console: Console, report: SlaReport, team_rows: int) -> None:
-    console.print(_table("every call answered? by region (from the report)", report.regions))
-    worst = sorted(
-        report.teams,
-        key=lambda t: (t["sla_compliance"] if t["sla_compliance"] is not None else 2, t["name"]),
-    )
-    shown = worst if team_rows <= 0 else worst[:team_rows]
-    extra = (("missed", "missed"), ("declined", "declined"))
-    title = f"by team (from each assignment), {len(shown)} of {len(worst)}, lowest SLA first"
-    console.print(_table(title, shown, extra))
-    console.print(_table("all", [report.totals], extra))
-
-
-sla_app = typer.Typer(help="SLA reports.", no_args_is_help=True)
-
-
-@sla_app.command("report")
-def report(
-    chart: Annotated[Path, typer.Option(help="PNG chart of compliance over time")] = Path(
-        "out/sla-compliance.png"
-    ),
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="also write the whole report as JSON")
-    ] = None,
-    teams: Annotated[int, typer.Option(help="team rows to print, lowest SLA first; 0: all")] = 20,
-) -> None:
-    """Per region and team: calls, answers, time to acknowledge and arrive, SLA, unanswered."""
-    from dispatch import bootstrap
-
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=150)  # a file or a pipe: room for every column
-    with bootstrap.database() as services, services.reads() as session:
-        built = build_report(session, _report_time(session, services.clock.now()))
-    print_report(console, built, teams)
-    draw_chart(built, chart)
-    console.print(f"chart written to {chart}")
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(built.as_dict(), indent=2) + "\n")
-        console.print(f"report written to {json_path}")
-    if built.totals["unanswered"]:
-        console.print(f"[bold red]{built.totals['unanswered']} calls unanswered[/]")
-
-
-def _report_time(session: Session, wall: datetime) -> datetime:
+def report_time(session: Session, wall: datetime) -> datetime:
     """The report's `now`: the wall clock, or the log's last event if that is later (a
     simulation runs its clock ahead of the wall)."""
     last = session.scalar(select(func.max(LoggedEvent.occurred_at)))

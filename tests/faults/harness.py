@@ -251,7 +251,8 @@ def wait_for_http(base_url: str, timeout_s: float, process: EverycallProcess) ->
 
 def dispatcher_token(engine: Engine, pepper: str = "") -> str:
     """A dispatch-center token, stored hashed as `everycall tokens create` stores it."""
-    from dispatch.service_layer.access import Role, create_token
+    from dispatch.service_layer.access import Role
+    from dispatch.service_layer.tokens import create_token
 
     with Session(engine) as session, session.begin():
         return create_token(session, Role.DISPATCHER, name="fault-test", pepper=pepper)

@@ -175,7 +175,8 @@ def hold_task_locks(connection: Connection, incident_id: str, team_id: str) -> N
 
 
 def team_token(engine: Engine, team_id: str) -> str:
-    from dispatch.service_layer.access import Role, create_token
+    from dispatch.service_layer.access import Role
+    from dispatch.service_layer.tokens import create_token
 
     with Session(engine) as session, session.begin():
         return create_token(session, Role.TEAM, team_id, name="slow-team")

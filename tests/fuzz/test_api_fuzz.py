@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from dispatch.adapters.orm import OutboxRow
 from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
-from dispatch.service_layer.access import Role, create_token
+from dispatch.service_layer.access import Role
+from dispatch.service_layer.tokens import create_token
 from models.hubei import DIVISION_BY_CODE
 from models.incident import AreaClass, IncidentKind, Priority, ReporterChannel
 from tests.integration.spine_helpers import WUHAN, seed_teams, team

@@ -28,7 +28,8 @@ from starlette.types import Message
 from dispatch.adapters.orm import IdempotencyKeyRow, IncidentRow, OutboxRow
 from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
-from dispatch.service_layer.access import Role, create_token
+from dispatch.service_layer.access import Role
+from dispatch.service_layer.tokens import create_token
 from events.broker import free_port
 from tests.fuzz.test_api_fuzz import unlimited
 from tests.integration.spine_helpers import WUHAN, incident, seed_teams, team

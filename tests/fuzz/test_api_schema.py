@@ -19,7 +19,8 @@ from schemathesis.checks import allow_header_conformance
 
 from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
-from dispatch.service_layer.access import Role, create_token
+from dispatch.service_layer.access import Role
+from dispatch.service_layer.tokens import create_token
 from tests.fuzz.test_api_fuzz import unlimited
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dispatch.audit.compare import read_table
-from dispatch.audit.projectors import projected_tables
+from dispatch.audit.projection import projected_tables
 from events.log import Entry, entry_message, entry_of_message, read_entries
 
 

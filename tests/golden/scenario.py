@@ -14,11 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from dispatch.bootstrap import Services
-from dispatch.service_layer import lifecycle
-from dispatch.service_layer.clocks import run_watchdog
-from dispatch.service_layer.lifecycle import SystemCaller, resolve_task
+from dispatch.service_layer import incidents, tasks
+from dispatch.service_layer.access import SystemCaller
 from dispatch.service_layer.registry import replace_registry, report_location
 from dispatch.service_layer.routing import handle_incident_records
+from dispatch.service_layer.tasks import resolve_task
+from dispatch.service_layer.watchdog import run_watchdog
 from events import topics
 from events.kafka import Record
 from events.schemas import envelope_for
@@ -111,16 +112,16 @@ def task_of(services: Services, team_id: str) -> str:
 
 def acknowledge_travel_arrive(services: Services) -> None:
     incident = task_of(services, "T-WEST")
-    lifecycle.acknowledge(services, incident, crew("T-WEST"))
+    tasks.acknowledge(services, incident, crew("T-WEST"))
     _advance(services, 1)
-    lifecycle.mark_en_route(services, incident, crew("T-WEST"))
+    tasks.mark_en_route(services, incident, crew("T-WEST"))
     _advance(services, 1)
-    lifecycle.mark_on_scene(services, incident, crew("T-WEST"))
+    tasks.mark_on_scene(services, incident, crew("T-WEST"))
 
 
 def decline_one(services: Services) -> None:
     incident = task_of(services, "T-EAST")
-    lifecycle.decline(services, incident, crew("T-EAST"), "crew stuck behind a flooded road")
+    tasks.decline(services, incident, crew("T-EAST"), "crew stuck behind a flooded road")
 
 
 def merge_duplicate(services: Services) -> None:
@@ -133,11 +134,11 @@ def merge_duplicate(services: Services) -> None:
 
 
 def unlink_duplicate(services: Services) -> None:
-    lifecycle.unlink_duplicate(services, "gold-008", DISPATCHER)
+    incidents.unlink_duplicate(services, "gold-008", DISPATCHER)
 
 
 def reprioritize(services: Services) -> None:
-    lifecycle.change_priority(services, "gold-004", DISPATCHER, Priority.HARDSHIP)
+    incidents.change_priority(services, "gold-004", DISPATCHER, Priority.HARDSHIP)
 
 
 def watchdog_warns_then_withdraws(services: Services) -> None:
@@ -150,7 +151,7 @@ def watchdog_warns_then_withdraws(services: Services) -> None:
 
 def cancel_one(services: Services) -> None:
     waiting = [i for i, t in _incidents(services) if t in ("queued", "reported")]
-    lifecycle.cancel(services, min(waiting), DISPATCHER, "caller reports power is back")
+    incidents.cancel(services, min(waiting), DISPATCHER, "caller reports power is back")
 
 
 def locate_team(services: Services) -> None:

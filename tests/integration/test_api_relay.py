@@ -16,7 +16,8 @@ from dispatch.adapters.orm import OutboxRow
 from dispatch.bootstrap import Services, running
 from dispatch.config import Settings
 from dispatch.entrypoints.api.app import create_app
-from dispatch.service_layer.access import Role, create_token
+from dispatch.service_layer.access import Role
+from dispatch.service_layer.tokens import create_token
 from events import topics
 from events.broker import EmbeddedBroker
 from events.kafka import ensure_topics

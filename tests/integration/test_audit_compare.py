@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, text
 
 from dispatch.adapters.orm import make_engine
 from dispatch.audit.compare import Difference, compare_tables
-from dispatch.audit.projectors import projected_tables
+from dispatch.audit.projection import projected_tables
 from dispatch.audit.replay import replay
 from dispatch.audit.source import open_read_only
 from tests.integration.test_audit_tamper import logged

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dispatch.bootstrap import Services
-from dispatch.service_layer import lifecycle
+from dispatch.service_layer import incidents, tasks
 from models.clock import ManualClock
 from models.errors import Forbidden, InvalidTransition
 from tests.integration.spine_helpers import incident, seed_teams, team
@@ -84,9 +84,9 @@ def test_a_report_that_is_not_a_duplicate_gets_its_own_team(
 def test_a_resolved_incident_is_no_longer_a_master(grouping: Services, clock: ManualClock) -> None:
     master = incident(1, *HERE, clock.now())
     route(grouping, [master])
-    lifecycle.acknowledge(grouping, master.id, crew("a"))
-    lifecycle.mark_on_scene(grouping, master.id, crew("a"))
-    lifecycle.resolve(grouping, master.id, crew("a"))
+    tasks.acknowledge(grouping, master.id, crew("a"))
+    tasks.mark_on_scene(grouping, master.id, crew("a"))
+    tasks.resolve(grouping, master.id, crew("a"))
     again = incident(2, *CLOSE, clock.now())
     assert route(grouping, [again]).assigned == 1
 
@@ -98,11 +98,11 @@ def test_the_dispatcher_unlinks_a_duplicate_and_it_is_routed_on_its_own(
     route(grouping, [master, duplicate])
     clock.advance(minutes=20)
     with pytest.raises(Forbidden):
-        lifecycle.unlink_duplicate(grouping, duplicate.id, crew("a"))
+        incidents.unlink_duplicate(grouping, duplicate.id, crew("a"))
     with pytest.raises(InvalidTransition, match="it is assigned"):
-        lifecycle.unlink_duplicate(grouping, master.id, DESK)
+        incidents.unlink_duplicate(grouping, master.id, DESK)
 
-    view = lifecycle.unlink_duplicate(grouping, duplicate.id, DESK)
+    view = incidents.unlink_duplicate(grouping, duplicate.id, DESK)
 
     assert (view.state, view.master_id) == ("queued", None)
     arrive = clock_row(grouping, duplicate.id, "arrive")

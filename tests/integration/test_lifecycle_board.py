@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from dispatch.bootstrap import Services
-from dispatch.service_layer import lifecycle
-from dispatch.service_layer.clocks import run_watchdog
+from dispatch.entrypoints.cli.sla import draw_chart
+from dispatch.service_layer import tasks
+from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.views import board
-from dispatch.views.sla_report import build_report, draw_chart
+from dispatch.views.queue import queue_view
+from dispatch.views.sla_report import build_report
 from models.clock import ManualClock
 from models.errors import NotFound
 from tests.integration.spine_helpers import incident, seed_teams, team
@@ -26,12 +28,12 @@ def scenario(services: Services, clock: ManualClock) -> Services:
     route(services, [incident(1, 30.60, 114.30, now), incident(2, 30.70, 114.30, now)])
     route(services, [incident(3, 30.65, 114.30, now)])  # nobody has room: it waits
     clock.advance(minutes=2)
-    lifecycle.acknowledge(services, "inc-00001", crew("t1"))
+    tasks.acknowledge(services, "inc-00001", crew("t1"))
     clock.advance(minutes=10)
-    lifecycle.mark_on_scene(services, "inc-00001", crew("t1"))
+    tasks.mark_on_scene(services, "inc-00001", crew("t1"))
     run_watchdog(services)  # t2 missed inc-00002; inc-00003 waited 12 min: escalated
     clock.advance(minutes=30)
-    lifecycle.resolve(services, "inc-00001", crew("t1"))
+    tasks.resolve(services, "inc-00001", crew("t1"))
     return services
 
 
@@ -69,7 +71,7 @@ def test_lists_filter_by_state_region_and_breach(scenario: Services) -> None:
 def test_team_tasks_queue_and_summary(scenario: Services, clock: ManualClock) -> None:
     with scenario.reads() as session:
         assert board.team_tasks(session, "t1") == []  # resolved: no longer open
-        queue = board.queue_view(session, clock.now())
+        queue = queue_view(session, clock.now())
         summary = board.sla_summary(session, clock.now())
     assert [q["id"] for q in queue] == ["inc-00002", "inc-00003"]
     assert queue[0]["excluded_teams"] == ["t2"]

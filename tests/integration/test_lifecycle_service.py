@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from dispatch.adapters.orm import IncidentExclusionRow, OutboxRow
 from dispatch.bootstrap import Services
-from dispatch.service_layer import lifecycle
+from dispatch.service_layer import incidents, tasks
 from models.clock import ManualClock
 from models.errors import Forbidden, InvalidTransition, NotFound
 from models.incident import Priority
@@ -42,14 +42,14 @@ def test_a_task_goes_from_assigned_to_resolved_with_every_step_logged(
     incident_id = one_assigned(services)
     me = crew("near")
     clock.advance(minutes=2)
-    view = lifecycle.acknowledge(services, incident_id, me)
+    view = tasks.acknowledge(services, incident_id, me)
     assert view.state == "acknowledged" and view.team_id == "near"
     clock.advance(minutes=1)
-    assert lifecycle.mark_en_route(services, incident_id, me).state == "en_route"
+    assert tasks.mark_en_route(services, incident_id, me).state == "en_route"
     clock.advance(minutes=20)
-    assert lifecycle.mark_on_scene(services, incident_id, me).state == "on_scene"
+    assert tasks.mark_on_scene(services, incident_id, me).state == "on_scene"
     clock.advance(minutes=60)
-    view = lifecycle.resolve(services, incident_id, me, notes="fuse replaced")
+    view = tasks.resolve(services, incident_id, me, notes="fuse replaced")
 
     assert view.state == "resolved"
     assert event_types(services, incident_id) == [
@@ -79,9 +79,9 @@ def test_a_task_goes_from_assigned_to_resolved_with_every_step_logged(
 def test_resolved_payload_carries_what_a_replay_needs(services: Services) -> None:
     incident_id = one_assigned(services)
     me = crew("near")
-    lifecycle.acknowledge(services, incident_id, me)
-    lifecycle.mark_on_scene(services, incident_id, me)
-    lifecycle.resolve(services, incident_id, me, notes="done")
+    tasks.acknowledge(services, incident_id, me)
+    tasks.mark_on_scene(services, incident_id, me)
+    tasks.resolve(services, incident_id, me, notes="done")
     (arrived,) = payloads(services, incident_id, "task.arrived")
     kinds = {c["kind"]: c for c in arrived["clocks"]}  # type: ignore[union-attr]
     assert kinds["arrive"]["state"] == "met" and kinds["resolve"]["state"] == "running"
@@ -92,17 +92,17 @@ def test_resolved_payload_carries_what_a_replay_needs(services: Services) -> Non
 def test_a_team_cannot_act_on_another_teams_task(services: Services) -> None:
     incident_id = one_assigned(services)
     with pytest.raises(Forbidden):
-        lifecycle.acknowledge(services, incident_id, crew("far"))
+        tasks.acknowledge(services, incident_id, crew("far"))
     with pytest.raises(NotFound):
-        lifecycle.acknowledge(services, "inc-nope", crew("near"))
+        tasks.acknowledge(services, "inc-nope", crew("near"))
 
 
 def test_an_invalid_step_is_refused_naming_the_current_state(services: Services) -> None:
     incident_id = one_assigned(services)
     with pytest.raises(InvalidTransition, match="it is assigned"):
-        lifecycle.mark_en_route(services, incident_id, crew("near"))
+        tasks.mark_en_route(services, incident_id, crew("near"))
     with pytest.raises(InvalidTransition, match="it is assigned"):
-        lifecycle.resolve(services, incident_id, crew("near"))
+        tasks.resolve(services, incident_id, crew("near"))
     assert incident_row(services, incident_id).state == "assigned"
 
 
@@ -110,7 +110,7 @@ def test_a_decline_queues_the_incident_and_frees_and_excludes_the_team(
     services: Services,
 ) -> None:
     incident_id = one_assigned(services)
-    view = lifecycle.decline(services, incident_id, crew("near"), "truck broken down")
+    view = tasks.decline(services, incident_id, crew("near"), "truck broken down")
     assert view.state == "queued" and view.team_id is None
     assert team_row(services, "near").active_tasks == 0
     with services.reads() as session:
@@ -129,13 +129,13 @@ def test_a_decline_queues_the_incident_and_frees_and_excludes_the_team(
 def test_cancelling_frees_the_team_and_stops_the_clocks(services: Services) -> None:
     incident_id = one_assigned(services)
     with pytest.raises(Forbidden):
-        lifecycle.cancel(services, incident_id, crew("near"), "not mine to cancel")
-    view = lifecycle.cancel(services, incident_id, DESK, "caller fixed it themselves")
+        incidents.cancel(services, incident_id, crew("near"), "not mine to cancel")
+    view = incidents.cancel(services, incident_id, DESK, "caller fixed it themselves")
     assert view.state == "cancelled"
     assert {c.state for c in view.clocks} == {"stopped"}
     assert team_row(services, "near").active_tasks == 0
     with pytest.raises(InvalidTransition, match="it is cancelled"):
-        lifecycle.acknowledge(services, incident_id, DESK)
+        tasks.acknowledge(services, incident_id, DESK)
 
 
 def test_priority_change_applies_the_new_target_from_the_original_report_time(
@@ -143,11 +143,11 @@ def test_priority_change_applies_the_new_target_from_the_original_report_time(
 ) -> None:
     incident_id = one_assigned(services)
     reported = incident_row(services, incident_id).reported_at
-    lifecycle.acknowledge(services, incident_id, crew("near"))
+    tasks.acknowledge(services, incident_id, crew("near"))
     assert clock_row(services, incident_id, "arrive").deadline == reported + timedelta(minutes=45)
     clock.advance(minutes=20)
 
-    view = lifecycle.change_priority(services, incident_id, DESK, Priority.CRITICAL)
+    view = incidents.change_priority(services, incident_id, DESK, Priority.CRITICAL)
 
     arrive = next(c for c in view.clocks if c.kind == "arrive")
     assert arrive.deadline == reported + timedelta(minutes=30)  # not 20 + 30 minutes

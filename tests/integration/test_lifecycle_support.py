@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dispatch.adapters.orm import IncidentRow, SlaClockRow, TeamRow
 from dispatch.bootstrap import Services
-from dispatch.service_layer import lifecycle
+from dispatch.service_layer import tasks
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.routing import BatchOutcome, handle_incident_records
 from events import topics
@@ -45,7 +45,7 @@ def one_busy_one_waiting(services: Services) -> tuple[Incident, Incident]:
     now = services.clock.now()
     first, second = incident(1, 30.60, 114.30, now), incident(2, 30.61, 114.31, now)
     route(services, [first, second])
-    lifecycle.acknowledge(services, first.id, crew("only"))
+    tasks.acknowledge(services, first.id, crew("only"))
     return first, second
 
 

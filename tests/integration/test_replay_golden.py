@@ -14,7 +14,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
 from dispatch.adapters.orm import create_schema
-from dispatch.audit.projectors import fold, write_board
+from dispatch.audit.bulk_write import write_board
+from dispatch.audit.projectors import fold
 from dispatch.audit.verify import check_entries
 from events import schemas
 from events.schemas.incidents import IncidentQueued

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
-from dispatch.service_layer.access import Role, create_token
+from dispatch.service_layer.access import Role
+from dispatch.service_layer.tokens import create_token
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
 
 REPORT = {"kind": "repair", "latitude": WUHAN[0], "longitude": WUHAN[1]}

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dispatch.adapters.orm import AssignmentRow, IncidentRow
 from dispatch.bootstrap import Services
-from dispatch.service_layer import lifecycle
+from dispatch.service_layer import access, tasks
 from dispatch.service_layer.registry import report_location
 from dispatch.service_layer.routing import handle_incident_records, route_queue
 from events.log import LoggedEvent
@@ -68,7 +68,7 @@ def test_a_queued_incident_is_assigned_once_a_team_frees_up(
     with services.sessions.begin() as session:
         assert route_queue(session, services, clock.now()).assigned == 0  # still busy
     clock.advance(minutes=40)
-    lifecycle.resolve_task(services, first.id, "only")
+    tasks.resolve_task(services, first.id, "only")
     clock.advance(minutes=20)  # past the rest period: "only" is the only team anyway
     with services.sessions.begin() as session:
         result = route_queue(session, services, clock.now())
@@ -91,8 +91,8 @@ def test_a_team_that_declined_is_not_chosen_again_for_that_incident(
     call = incident(1, 30.601, 114.301, clock.now())
     route(services, [call])
     assert assignments(services)[0].team_id == "near"
-    crew = lifecycle.SystemCaller(role="team", team_id="near", name="team:near")
-    lifecycle.decline(services, call.id, crew, reason="truck broke down")
+    crew = access.SystemCaller(role="team", team_id="near", name="team:near")
+    tasks.decline(services, call.id, crew, reason="truck broke down")
     assert state_of(services, call.id) == "queued"
     with services.sessions.begin() as session:
         result = route_queue(session, services, clock.now())
@@ -133,7 +133,7 @@ def test_a_team_that_just_finished_rests_while_another_is_close(
     seed_teams(services, [team("tired", 30.60, 114.30, capacity=1), team("fresh", 30.63, 114.30)])
     first = incident(1, 30.601, 114.301, clock.now())
     route(services, [first])
-    lifecycle.resolve_task(services, first.id, "tired")
+    tasks.resolve_task(services, first.id, "tired")
     clock.advance(minutes=5)
     assert route(services, [incident(2, 30.601, 114.301, clock.now())]) == {"rest_rotation": 1}
     assert assignments(services)[-1].team_id == "fresh"

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from dispatch.adapters.orm import IncidentExclusionRow
 from dispatch.bootstrap import Services, running
 from dispatch.config import Settings
-from dispatch.service_layer import lifecycle
-from dispatch.service_layer.clocks import run_watchdog
+from dispatch.service_layer import tasks
+from dispatch.service_layer.watchdog import run_watchdog
 from flows.dispatcher import run_dispatcher
 from models.clock import ManualClock
 from tests.integration.spine_helpers import incident, report, seed_teams, team
@@ -112,7 +112,7 @@ def test_a_second_miss_escalates_to_the_supervisor_and_the_incident_is_still_ret
     assert escalated["reason"] == "2 acknowledgement deadlines missed"
 
     route(services)  # still retried: the third team gets it
-    view = lifecycle.acknowledge(services, incident_id, crew("far"))
+    view = tasks.acknowledge(services, incident_id, crew("far"))
     assert view.escalated and view.state == "acknowledged" and view.team_id == "far"
 
 
@@ -131,8 +131,8 @@ def test_an_incident_no_team_can_take_is_escalated_and_kept_in_the_queue(
     assert row.escalated and row.state == "queued"
     (escalated,) = payloads(services, second.id, "incident.escalated")
     assert escalated["reason"] == "no eligible team within 5 min"
-    lifecycle.mark_on_scene(services, first.id, crew("only"))
-    lifecycle.resolve(services, first.id, crew("only"))
+    tasks.mark_on_scene(services, first.id, crew("only"))
+    tasks.resolve(services, first.id, crew("only"))
     route(services)
     assert incident_row(services, second.id).team_id == "only"
 
@@ -141,12 +141,12 @@ def test_a_breached_arrive_clock_is_announced_once_and_stays_breached_on_arrival
     services: Services, clock: ManualClock
 ) -> None:
     incident_id = assign_one(services)
-    lifecycle.acknowledge(services, incident_id, crew("near"))
+    tasks.acknowledge(services, incident_id, crew("near"))
     clock.advance(minutes=45)
     assert run_watchdog(services).breached == 1
     assert run_watchdog(services).breached == 0
     assert incident_row(services, incident_id).state == "acknowledged"  # no withdrawal
-    view = lifecycle.mark_on_scene(services, incident_id, crew("near"))
+    view = tasks.mark_on_scene(services, incident_id, crew("near"))
     arrive = next(c for c in view.clocks if c.kind == "arrive")
     assert arrive.state == "breached" and arrive.closed_at == clock.now()
 

@@ -5,7 +5,7 @@ may say so early: it checks the tightest acknowledge target (3 min), not the inc
 from __future__ import annotations
 
 from dispatch.bootstrap import Services
-from dispatch.service_layer.clocks import run_watchdog, watchdog_has_work
+from dispatch.service_layer.watchdog import run_watchdog, watchdog_has_work
 from models.clock import ManualClock
 from tests.integration.spine_helpers import incident, seed_teams, team
 from tests.integration.test_lifecycle_support import one_busy_one_waiting, route

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from dispatch.audit.projectors import PROJECTORS, Event, fold, projects
+from dispatch.audit.projection import Event
+from dispatch.audit.projectors import PROJECTORS, fold, projects
 from dispatch.audit.verify import GENESIS, Digest, check_entries
 from events.envelope import Envelope
 from events.log import Entry, chain_hash

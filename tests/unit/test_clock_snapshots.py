@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dispatch.service_layer.clocks import ClockValues, _started, snapshot
+from dispatch.service_layer.clock_starts import _started
+from dispatch.service_layer.clocks import ClockValues, snapshot
 from events.schemas.tasks import ClockSnapshot, SlaClocksStarted
 from models.incident import IncidentState
 from models.sla import ClockKind, SlaClock

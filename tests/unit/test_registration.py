@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import segno
 
-from dispatch.service_layer.registration import (
+from dispatch.service_layer.registry import (
     SERVICE_PROMISE,
     profile_text,
     profile_url,

@@ -1,5 +1,7 @@
-"""Strict JSON at the HTTP edge: a body that Python's json reads but JSON forbids is refused
-naming the field, and an error that echoes a request's input always renders as strict JSON.
+"""The API's middleware: request bodies over the size limit refused (413), URLs holding a NUL
+or a lone surrogate refused (400), and strict JSON at the edge: a body that Python's json reads
+but JSON forbids is refused naming the field, and an error that echoes a request's input always
+renders as strict JSON.
 """
 
 from __future__ import annotations
@@ -7,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,65 @@ _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _NOT_UNICODE = "a lone surrogate or bytes that are not UTF-8: JSON text is Unicode in UTF-8"
 _OVER = "a number beyond the float range (it would read as infinity)"
 _TOO_LONG = "an integer with more digits than can be read"
+
+
+class BodySizeLimit:
+    """Refuses request bodies larger than `limit()` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit()
+        declared = dict(scope["headers"]).get(b"content-length", b"").lstrip(b"0")
+        # longer than the limit's digits is over it: int() refuses past 4,300 digits
+        if declared.isdigit() and (len(declared) > len(str(limit)) or int(declared) > limit):
+            await JSONResponse({"detail": _too_large(limit)}, 413)(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:  # a chunked body that claimed no length
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _too_large(limit))
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def _too_large(limit: int) -> str:
+    return f"request body larger than {limit} bytes"
+
+
+class NoNulInUrl:
+    """Refuses a URL with a NUL character (400): PostgreSQL cannot compare text with one, so
+    an id or filter holding it would fail in the database instead of finding nothing. Nor can
+    it hold a lone surrogate, which a server may leave in a path whose bytes are not UTF-8."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                path = scope["path"].encode()
+            except UnicodeEncodeError:
+                await _bad_url("path", "not UTF-8 (a lone surrogate)")(scope, receive, send)
+                return
+            for part, text in (("path", path), ("query", scope["query_string"])):
+                if b"\x00" in text or b"%00" in text:
+                    await _bad_url(part, "NUL character")(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def _bad_url(part: str, msg: str) -> Response:
+    return JSONResponse({"detail": [{"type": "value_error", "loc": [part], "msg": msg}]}, 400)
 
 
 class StrictJsonBody:

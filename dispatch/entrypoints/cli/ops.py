@@ -10,7 +10,7 @@ import getpass
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -19,12 +19,12 @@ from rich.table import Table
 
 from dispatch import bootstrap
 from dispatch.bootstrap import Services
+from dispatch.service_layer import incidents, tasks
 from dispatch.service_layer.access import Caller, Role
+from dispatch.service_layer.intake import IncidentReport, accept_report
+from dispatch.views.board import IncidentView, incident_view, list_incidents
 from models.errors import DomainError
 from models.incident import AreaClass, IncidentKind, IncidentState, Priority, ReporterChannel
-
-if TYPE_CHECKING:
-    from dispatch.views.board import IncidentView
 
 incidents_app = typer.Typer(help="Report, show and list incidents.", no_args_is_help=True)
 tasks_app = typer.Typer(help="What a team does with its task.", no_args_is_help=True)
@@ -88,8 +88,6 @@ def report(
     ] = None,
 ) -> None:
     """Report an incident for dispatch; prints its id alone on the last line."""
-    from dispatch.service_layer.intake import IncidentReport, accept_report
-
     with services_or_exit() as services:
         incident = IncidentReport(
             kind=kind,
@@ -112,8 +110,6 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print the view as JSON")] = False,
 ) -> None:
     """One incident: state, team, SLA clocks and timeline."""
-    from dispatch.views.board import incident_view
-
     with services_or_exit() as services, services.reads() as session:
         view = incident_view(session, incident_id)
     if as_json:
@@ -134,8 +130,6 @@ def list_(
     offset: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Incidents, filtered by state, region, priority or SLA breach."""
-    from dispatch.views.board import list_incidents
-
     with services_or_exit() as services, services.reads() as session:
         views = list_incidents(
             session,
@@ -169,9 +163,7 @@ def cancel(
     reason: Annotated[str, typer.Option(help="why: a false alarm, a call withdrawn")],
 ) -> None:
     """Cancel an incident, with the reason."""
-    from dispatch.service_layer.lifecycle import cancel as cancel_incident
-
-    _as_dispatcher(incident_id, lambda s, c: cancel_incident(s, incident_id, c, reason))
+    _as_dispatcher(incident_id, lambda s, c: incidents.cancel(s, incident_id, c, reason))
 
 
 @incidents_app.command("priority")
@@ -180,17 +172,13 @@ def priority(
     to: Annotated[Priority, typer.Option("--to", help="the new priority")],
 ) -> None:
     """Change an incident's priority; SLA targets apply from the report time."""
-    from dispatch.service_layer.lifecycle import change_priority
-
-    _as_dispatcher(incident_id, lambda s, c: change_priority(s, incident_id, c, to))
+    _as_dispatcher(incident_id, lambda s, c: incidents.change_priority(s, incident_id, c, to))
 
 
 @incidents_app.command("unlink")
 def unlink(incident_id: IdArgument) -> None:
     """Unlink a report grouped as a duplicate: it is dispatched on its own."""
-    from dispatch.service_layer.lifecycle import unlink_duplicate
-
-    _as_dispatcher(incident_id, lambda s, c: unlink_duplicate(s, incident_id, c))
+    _as_dispatcher(incident_id, lambda s, c: incidents.unlink_duplicate(s, incident_id, c))
 
 
 def _as_dispatcher(incident_id: str, action: Callable[[Services, Caller], IncidentView]) -> None:
@@ -249,9 +237,7 @@ def _act(incident_id: str, team: str, action: Callable[[Services, Caller], Incid
 @tasks_app.command("ack")
 def ack(incident_id: IdArgument, team: TeamOption) -> None:
     """The team takes the task."""
-    from dispatch.service_layer.lifecycle import acknowledge
-
-    _act(incident_id, team, lambda s, c: acknowledge(s, incident_id, c))
+    _act(incident_id, team, lambda s, c: tasks.acknowledge(s, incident_id, c))
 
 
 @tasks_app.command("decline")
@@ -261,25 +247,19 @@ def decline(
     reason: Annotated[str, typer.Option(help="why the team cannot go")],
 ) -> None:
     """The team cannot take the task; it goes back for dispatch."""
-    from dispatch.service_layer.lifecycle import decline as decline_task
-
-    _act(incident_id, team, lambda s, c: decline_task(s, incident_id, c, reason))
+    _act(incident_id, team, lambda s, c: tasks.decline(s, incident_id, c, reason))
 
 
 @tasks_app.command("en-route")
 def en_route(incident_id: IdArgument, team: TeamOption) -> None:
     """The team is on its way."""
-    from dispatch.service_layer.lifecycle import mark_en_route
-
-    _act(incident_id, team, lambda s, c: mark_en_route(s, incident_id, c))
+    _act(incident_id, team, lambda s, c: tasks.mark_en_route(s, incident_id, c))
 
 
 @tasks_app.command("on-scene")
 def on_scene(incident_id: IdArgument, team: TeamOption) -> None:
     """The team has arrived."""
-    from dispatch.service_layer.lifecycle import mark_on_scene
-
-    _act(incident_id, team, lambda s, c: mark_on_scene(s, incident_id, c))
+    _act(incident_id, team, lambda s, c: tasks.mark_on_scene(s, incident_id, c))
 
 
 @tasks_app.command("resolve")
@@ -289,6 +269,4 @@ def resolve(
     notes: Annotated[str, typer.Option(help="what was done")] = "",
 ) -> None:
     """The job is done."""
-    from dispatch.service_layer.lifecycle import resolve as resolve_task
-
-    _act(incident_id, team, lambda s, c: resolve_task(s, incident_id, c, notes))
+    _act(incident_id, team, lambda s, c: tasks.resolve(s, incident_id, c, notes))

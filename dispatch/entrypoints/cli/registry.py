@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import statistics
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,15 +14,19 @@ from rich.table import Table
 from sqlalchemy import select
 
 from dispatch import bootstrap
-from dispatch.adapters.orm import IncidentExclusionRow, IncidentRow, TeamRow
+from dispatch.adapters.orm import TeamRow
 from dispatch.adapters.registry_files import RegistryImportError, export_teams, load_teams
-from dispatch.service_layer.registration import profile_text, registration_code, write_qr
-from dispatch.service_layer.registry import list_teams, replace_registry
-from dispatch.service_layer.routing import cell_owners
+from dispatch.service_layer.registry import (
+    list_teams,
+    profile_text,
+    registration_code,
+    replace_registry,
+    write_qr,
+)
+from dispatch.service_layer.team_pool import cell_owners
+from dispatch.views.queue import queued_incidents
 from models.grid import cells_near, coverage
 from models.hubei import DIVISIONS
-from models.incident import PRIORITY_RANK, IncidentState, Priority
-from models.policy import RoutingPolicy, aged_rank
 
 teams_app = typer.Typer(help="The team registry: import, export, list, show, QR codes.")
 grid_app = typer.Typer(help="The service grid: which team answers for which cell.")
@@ -215,23 +218,7 @@ def _listing(title: str, items: tuple[str, ...], shown: int = 20) -> None:
 def queue(as_json: JsonOption = False) -> None:
     """The incidents waiting for a team, oldest first, with priority and age."""
     with bootstrap.database() as services, services.reads() as session:
-        now = services.clock.now()
-        rows = list(
-            session.scalars(
-                select(IncidentRow)
-                .where(IncidentRow.state == IncidentState.QUEUED.value)
-                .order_by(IncidentRow.reported_at, IncidentRow.id)
-            )
-        )
-        excluded: dict[str, list[str]] = {}
-        for incident_id, team_id in session.execute(
-            select(IncidentExclusionRow.incident_id, IncidentExclusionRow.team_id).where(
-                IncidentExclusionRow.incident_id.in_([r.id for r in rows])
-            )
-        ):
-            excluded.setdefault(incident_id, []).append(team_id)
-        policy = services.settings.routing
-        waiting = [_waiting(r, now, policy, excluded.get(r.id, [])) for r in rows]
+        waiting = queued_incidents(session, services.clock.now(), services.settings.routing)
     if as_json:
         print(json.dumps(waiting, indent=2))
         return
@@ -249,22 +236,3 @@ def queue(as_json: JsonOption = False) -> None:
             ", ".join(w["excluded_teams"]),
         )
     console.print(table)
-
-
-def _waiting(
-    row: IncidentRow, now: datetime, policy: RoutingPolicy, excluded: list[str]
-) -> dict[str, Any]:
-    rank = aged_rank(Priority(row.priority), row.reported_at, now, policy)
-    return {
-        "incident_id": row.id,
-        "priority": row.priority,
-        "effective_priority": _PRIORITY_OF_RANK[rank].value,
-        "kind": row.kind,
-        "region": row.region,
-        "reported_at": row.reported_at.isoformat(),
-        "age_min": round((now - row.reported_at).total_seconds() / 60, 1),
-        "excluded_teams": sorted(excluded),
-    }
-
-
-_PRIORITY_OF_RANK = {rank: priority for priority, rank in PRIORITY_RANK.items()}

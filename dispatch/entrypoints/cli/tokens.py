@@ -10,7 +10,8 @@ from rich.table import Table
 
 from dispatch import bootstrap
 from dispatch.config import Settings
-from dispatch.service_layer.access import Role, TokenError, issue_token, list_tokens, revoke_token
+from dispatch.service_layer.access import Role
+from dispatch.service_layer.tokens import TokenError, issue_token, list_tokens, revoke_token
 
 tokens_app = typer.Typer(
     help="API tokens for the dispatch center, the teams, auditors and admins.",

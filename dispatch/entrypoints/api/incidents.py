@@ -1,0 +1,120 @@
+"""The dispatch center's routes: report, show, list, cancel, reprioritise and unlink
+incidents; the queue and the SLA summary."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import BaseModel, Field
+
+from dispatch.entrypoints.api.deps import CallerDep, Dispatcher, Reader, ServicesDep
+from dispatch.service_layer import incidents
+from dispatch.service_layer.access import check_own_task
+from dispatch.service_layer.intake import IncidentReport, accept_report
+from dispatch.views import board
+from dispatch.views.queue import queue_view
+from models.incident import IncidentState, Priority
+
+
+class ReportAccepted(BaseModel):
+    id: str = Field(description="the incident id; GET /incidents/{id} shows it once stored")
+    status: Literal["accepted"] = "accepted"
+
+
+class CancelRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="why it is cancelled")
+
+
+class PriorityChange(BaseModel):
+    priority: Priority
+
+
+def router() -> APIRouter:
+    router = APIRouter(tags=["dispatch center"])
+
+    @router.post("/incidents", status_code=status.HTTP_202_ACCEPTED)
+    def report_incident(
+        report: IncidentReport,
+        services: ServicesDep,
+        caller: Dispatcher,
+        response: Response,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                min_length=1,
+                max_length=200,
+                pattern=r"^[\x21-\x7e]+$",
+                description="a client retry with the same key gets the same id",
+            ),
+        ] = None,
+    ) -> ReportAccepted:
+        """Accept a report for dispatch: 202 with the incident id, even while Kafka is away."""
+        incident_id = accept_report(services, report, caller, idempotency_key)
+        response.headers["Location"] = f"/incidents/{incident_id}"
+        return ReportAccepted(id=incident_id)
+
+    @router.get("/incidents/{incident_id}")
+    def show_incident(
+        incident_id: str, services: ServicesDep, caller: CallerDep
+    ) -> board.IncidentView:
+        """One incident: state, team, SLA clocks and timeline."""
+        check_own_task(services, incident_id, caller)
+        with services.reads() as session:
+            return board.incident_view(session, incident_id)
+
+    @router.get("/incidents")
+    def list_incidents(
+        services: ServicesDep,
+        caller: Reader,
+        state: IncidentState | None = None,
+        region: Annotated[str | None, Query(max_length=64)] = None,
+        priority: Priority | None = None,
+        breached: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[board.IncidentView]:
+        """Incidents, newest first, filtered by state, region, priority or SLA breach."""
+        with services.reads() as session:
+            return board.list_incidents(
+                session,
+                state=state,
+                region=region,
+                priority=priority,
+                breached=breached,
+                limit=limit,
+                offset=offset,
+            )
+
+    @router.post("/incidents/{incident_id}/cancel")
+    def cancel(
+        incident_id: str, body: CancelRequest, services: ServicesDep, caller: Dispatcher
+    ) -> board.IncidentView:
+        """Cancel an incident (a false alarm, a call withdrawn), with the reason."""
+        return incidents.cancel(services, incident_id, caller, body.reason)
+
+    @router.post("/incidents/{incident_id}/priority")
+    def change_priority(
+        incident_id: str, body: PriorityChange, services: ServicesDep, caller: Dispatcher
+    ) -> board.IncidentView:
+        """Change the priority; running SLA clocks take the new target from the report time."""
+        return incidents.change_priority(services, incident_id, caller, body.priority)
+
+    @router.post("/incidents/{incident_id}/unlink")
+    def unlink(incident_id: str, services: ServicesDep, caller: Dispatcher) -> board.IncidentView:
+        """Unlink a report grouped as a duplicate: it is dispatched on its own."""
+        return incidents.unlink_duplicate(services, incident_id, caller)
+
+    @router.get("/sla/summary")
+    def sla_summary(services: ServicesDep, caller: Reader) -> dict[str, Any]:
+        """SLA clocks by kind and state, and compliance."""
+        with services.reads() as session:
+            return board.sla_summary(session, services.clock.now())
+
+    @router.get("/queue")
+    def queue(services: ServicesDep, caller: Reader) -> list[dict[str, Any]]:
+        """Incidents waiting for a team, oldest first."""
+        with services.reads() as session:
+            return queue_view(session, services.clock.now())
+
+    return router

@@ -1,0 +1,80 @@
+"""Serving the API: alone (with its outbox relay), or with the dispatcher and the watchdog
+beside it on one set of services (`everycall serve`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
+
+from fastapi import FastAPI
+
+from dispatch import bootstrap
+from dispatch.bootstrap import Services
+from dispatch.config import Settings
+from dispatch.entrypoints.api.app import create_app
+from dispatch.entrypoints.workers import Workers, console, seed_registry_if_empty, stop_on_sigterm
+
+
+def run_api(
+    app: FastAPI, host: str, port: int, on_started: Callable[[], None] | None = None
+) -> None:
+    """Serve `app` until SIGINT/SIGTERM; uvicorn shuts the app down gracefully first."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    if on_started is not None:
+        threading.Thread(target=_when_started, args=(server, on_started), daemon=True).start()
+    server.run()
+
+
+def _when_started(server: object, then: Callable[[], None]) -> None:
+    while not getattr(server, "started", False) and not getattr(server, "should_exit", False):
+        threading.Event().wait(0.05)
+    if getattr(server, "started", False):
+        then()
+
+
+def run_serve(settings: Settings, host: str, port: int, seed: bool = True) -> int:
+    """API, outbox relay, dispatcher and watchdog in one process, on one set of services.
+
+    Returns the exit code: 0 after an operator's stop, 1 when the dispatcher or watchdog died.
+    """
+    stop_on_sigterm()
+    with bootstrap.running(settings) as services:
+        if seed and (seeded := seed_registry_if_empty(services)):
+            console.print(f"seeded the registry with {seeded} Hubei teams")
+        workers = Workers(services).start()
+        try:
+            run_api(
+                create_app(lambda: nullcontext(services)),
+                host,
+                port,
+                on_started=lambda: _announce(host, port, services),
+            )
+        except KeyboardInterrupt:
+            pass  # SIGINT or SIGTERM: the API has shut down gracefully; now the rest
+        finally:
+            workers.stop()
+    if workers.failure is not None:
+        console.print(f"[red]stopped: the dispatcher or watchdog failed:[/red] {workers.failure!r}")
+        return 1
+    console.print("everycall stopped")
+    return 0
+
+
+def _announce(host: str, port: int, services: Services) -> None:
+    console.print(
+        f"everycall serving on http://{host}:{port} (docs at /docs); "
+        f"broker {services.bootstrap_servers}; database {services.engine.url.render_as_string()}"
+    )
+
+
+def run_api_alone(settings: Settings, host: str, port: int) -> None:
+    stop_on_sigterm()
+    run_api(
+        create_app(lambda: bootstrap.running(settings)),
+        host,
+        port,
+        on_started=lambda: console.print(f"everycall api on http://{host}:{port}"),
+    )

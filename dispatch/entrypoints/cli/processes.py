@@ -1,0 +1,62 @@
+"""`everycall serve`, `api`, `dispatcher` and `watchdog`: the long-running processes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dispatch.config import Settings
+from dispatch.entrypoints.api.server import run_api_alone, run_serve
+from dispatch.entrypoints.workers import console, run_dispatcher_alone, run_watchdog_alone
+
+HostOption = Annotated[
+    str | None, typer.Option(help="interface to listen on [settings: 127.0.0.1]")
+]
+PortOption = Annotated[int | None, typer.Option(min=0, max=65535, help="port [settings: 8000]")]
+
+
+def serve(
+    host: HostOption = None,
+    port: PortOption = None,
+    seed: Annotated[
+        bool, typer.Option(help="seed the Hubei registry when the database has no teams")
+    ] = True,
+) -> None:
+    """Run the API, the dispatcher, the SLA watchdog and the outbox relay in one process."""
+    settings = Settings()
+    try:
+        code = run_serve(settings, host or settings.api_host, _port(port, settings), seed)
+    except KeyboardInterrupt:
+        code = 0  # stopped while starting or stopping
+        console.print("everycall stopped")
+    raise typer.Exit(code)
+
+
+def api(host: HostOption = None, port: PortOption = None) -> None:
+    """Run the HTTP API (with its outbox relay) alone."""
+    settings = Settings()
+    try:
+        run_api_alone(settings, host or settings.api_host, _port(port, settings))
+    except KeyboardInterrupt:
+        console.print("api stopped")
+
+
+def dispatcher() -> None:
+    """Consume reported incidents and route them, batch by batch, until interrupted."""
+    try:
+        run_dispatcher_alone(Settings())
+    except KeyboardInterrupt:
+        console.print("dispatcher stopped")
+
+
+def watchdog() -> None:
+    """Run the SLA watchdog on its schedule until interrupted."""
+    try:
+        run_watchdog_alone(Settings())
+    except KeyboardInterrupt:
+        console.print("watchdog stopped")
+
+
+def _port(port: int | None, settings: Settings) -> int:
+    return settings.api_port if port is None else port

@@ -1,0 +1,69 @@
+"""`everycall simulate` and `everycall demo`: the engine answering simulated storms."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dispatch import bootstrap
+from dispatch.simulation.crews import CrewHabits
+from dispatch.simulation.demo import print_summary as print_demo_summary
+from dispatch.simulation.demo import run_demo
+from dispatch.simulation.storm import SimulationSummary, run_simulation
+from models.clock import ManualClock
+
+console = Console()
+
+
+def print_summary(console: Console, summary: SimulationSummary, json_path: Path | None) -> None:
+    table = Table(title="everycall simulate: every call answered?")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in summary.as_dict().items():
+        table.add_row(name.replace("_", " "), json.dumps(value))
+    console.print(table)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n")
+        console.print(f"summary written to {json_path}")
+
+
+def simulate(
+    incidents: Annotated[int, typer.Option(min=1, help="incidents in the storm")] = 2000,
+    no_ack_rate: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="share of tasks crews ignore")
+    ] = 0.2,
+    summary_json: Annotated[Path | None, typer.Option(help="also write the summary here")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the storm and of the crews")] = 7,
+    step_min: Annotated[
+        float, typer.Option(min=0.1, max=2.9, help="simulated minutes per tick (< 3 min)")
+    ] = 2.5,
+) -> None:
+    """Stream a storm, let simulated crews answer (some ignore tasks), watch every SLA."""
+    console = Console()
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    with bootstrap.running(clock=clock) as services:
+        habits = CrewHabits(no_ack_rate=no_ack_rate, seed=seed)
+        summary = run_simulation(services, clock, incidents, habits, console, step_min=step_min)
+    print_summary(console, summary, summary_json)
+    if summary.unanswered:
+        raise typer.Exit(code=1)
+
+
+def demo(
+    incidents: Annotated[int, typer.Option(min=1, help="incidents in the simulated burst")] = 2000,
+    summary_json: Annotated[Path | None, typer.Option(help="also write the summary here")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the simulated burst")] = 7,
+) -> None:
+    """Seed the registry, stream a burst of incidents through Kafka and route them all."""
+    with bootstrap.running() as services:
+        summary = run_demo(services, incidents, console, seed=seed)
+    print_demo_summary(console, summary, summary_json)
+    if summary.unassigned:
+        raise typer.Exit(code=1)
