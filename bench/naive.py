@@ -21,12 +21,14 @@ from sqlalchemy import select
 from dispatch import bootstrap
 from dispatch.adapters.orm import AssignmentRow, IncidentRow, TeamRow
 from dispatch.adapters.outbox import relay, stage
+from dispatch.service_layer.services import Services
 from events import topics
 from events.kafka import KafkaBatchConsumer, Record
 from events.schemas import decode_payload, envelope_for, parse_envelope
 from events.schemas.incidents import IncidentReported
 from events.schemas.tasks import TeamAssigned
 from flows.dispatcher import prefect_ready
+from flows.handoff import Handoff
 from models.incident import Incident, IncidentState
 from models.team import SKILL_FOR_KIND, TeamStatus
 
@@ -50,10 +52,13 @@ def nearest_by_brute_force(teams: list[TeamRow], incident: Incident) -> tuple[Te
     )
 
 
+SERVICES: Handoff[Services] = Handoff()
+
+
 @flow(name="naive-route-one-incident", log_prints=False, validate_parameters=False)
-async def route_one(raw: str) -> str:
+async def route_one(services_ticket: int, raw: str) -> str:
     """Store and assign one incident, then publish its team.assigned."""
-    services = bootstrap.current()
+    services = SERVICES.get(services_ticket)
     envelope = parse_envelope(raw.encode())
     payload = decode_payload(envelope)
     assert isinstance(payload, IncidentReported)
@@ -84,24 +89,25 @@ async def route_one(raw: str) -> str:
     return team.id
 
 
-async def run_naive(services: bootstrap.Services, stopping: asyncio.Event) -> None:
+async def run_naive(services: Services, stopping: asyncio.Event) -> None:
     await prefect_ready()
     consumer = KafkaBatchConsumer(
         services.bootstrap_servers, [topics.INCIDENTS], GROUP, max_poll_interval_ms=30_000
     )
     try:
-        while not stopping.is_set():
-            for record in consumer.poll_batch(timeout_ms=50, max_records=1):
-                if not already_stored(services, record):
-                    await route_one((record.value or b"").decode())
-                with contextlib.suppress(CommitFailedError):  # redelivered, then skipped
-                    consumer.commit([record])
-            await asyncio.sleep(0)
+        with SERVICES.handed(services) as ticket:  # flow parameters go to the Prefect API
+            while not stopping.is_set():
+                for record in consumer.poll_batch(timeout_ms=50, max_records=1):
+                    if not already_stored(services, record):
+                        await route_one(ticket, (record.value or b"").decode())
+                    with contextlib.suppress(CommitFailedError):  # redelivered, then skipped
+                        consumer.commit([record])
+                await asyncio.sleep(0)
     finally:
         consumer.close()
 
 
-def already_stored(services: bootstrap.Services, record: Record) -> bool:
+def already_stored(services: Services, record: Record) -> bool:
     """A redelivered record (after a rebalance) whose incident is already in the database."""
     incident_id = json.loads(record.value or b"{}").get("payload", {}).get("id")
     if not incident_id:

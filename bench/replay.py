@@ -42,10 +42,10 @@ from dispatch.audit.projection import projected_tables
 from dispatch.audit.projectors import fold
 from dispatch.audit.source import open_read_only
 from dispatch.audit.verify import read_head, verify_log
-from dispatch.bootstrap import Services
 from dispatch.config import Settings
 from dispatch.service_layer.registry import list_teams, replace_registry
 from dispatch.service_layer.routing import handle_incident_records
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.simulation.crews import CrewHabits, act_as_crews
 from dispatch.simulation.load import simulated_incidents

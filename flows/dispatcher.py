@@ -8,7 +8,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 from kafka.errors import CommitFailedError, KafkaError
@@ -17,14 +17,15 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dispatch.adapters.metrics import process_metrics, serve_process_metrics
 from dispatch.adapters.orm import IncidentRow, TeamRow
-from dispatch.bootstrap import Services, prefect_run_settings
 from dispatch.faults import FaultPoints, wait_at_start_gate
 from dispatch.service_layer.routing import BatchOutcome
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.team_pool import warm_routing
 from dispatch.service_layer.watchdog import watchdog_has_work
 from events import topics
 from events.kafka import KafkaBatchConsumer, Record
 from flows.routing import INBOX, route_incident_batches
+from flows.watchdog import run_sla_watchdog
 from models.incident import IncidentState
 from models.team import TeamStatus
 
@@ -138,6 +139,10 @@ class BatchWindow:
     def __init__(self, loop: DispatchLoop, first: list[Record], until: float) -> None:
         self.loop, self.first, self.current, self.until = loop, first, first, until
 
+    @property
+    def services(self) -> Services:
+        return self.loop.services
+
     async def next(self) -> list[Record] | None:
         if not self.first or self.loop.stop() or time.monotonic() >= self.until:
             return None
@@ -157,11 +162,9 @@ async def _watchdog_between_batches(services: Services, due: float) -> float:
     when it is next due. (A flow run when nothing is due cost a storm ~7 %.)"""
     if time.monotonic() < due:
         return due
-    from flows.watchdog import sla_watchdog
-
     try:
         if watchdog_has_work(services):
-            await sla_watchdog()
+            await run_sla_watchdog(services)
     except Exception:  # deadlines are stored: the next run acts on what this one missed
         log.exception("SLA watchdog run failed; retrying at the next interval")
     return time.monotonic() + services.settings.watchdog_interval_s
@@ -177,6 +180,20 @@ async def prefect_clients() -> AsyncIterator[None]:
     with SyncClientContext.get_or_create(), prefect_run_settings():
         async with AsyncClientContext.get_or_create():
             yield
+
+
+@contextlib.contextmanager
+def prefect_run_settings() -> Iterator[None]:
+    """Settings for a loop of short flow runs, in force inside the block.
+
+    No heartbeat: each flow run would start a thread that emits an event at once (a Prefect
+    server's work too) to detect crashed runs; a batch's run lasts about a second and the
+    dispatcher retries a failed batch itself. (An environment variable cannot say "none".)
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 class BatchSizer:

@@ -8,14 +8,12 @@ lasts (`flows.dispatcher.BatchWindow`: about a second at most, and until a poll 
 empty).
 
 Flow parameters go to the Prefect API and are capped in size, so the records themselves stay
-in this process (`BatchInbox` hands the run its batches); the run records the offsets of its
-first batch and returns what its batches did.
+in this process (`BatchInbox` hands the run its batches, and the services that route them);
+the run records the offsets of its first batch and returns what its batches did.
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -24,14 +22,19 @@ from typing import Protocol
 from prefect import flow
 from pydantic import BaseModel
 
-from dispatch import bootstrap
 from dispatch.adapters.outbox import relay
 from dispatch.service_layer.routing import BatchOutcome, handle_incident_records
+from dispatch.service_layer.services import Services
 from events.kafka import Record
+from flows.handoff import Handoff
 
 
 class Batches(Protocol):
-    """Where a flow run's batches come from, and where each goes once stored and announced."""
+    """Where a flow run's batches come from, the services that route them, and where each
+    batch goes once stored and announced."""
+
+    @property
+    def services(self) -> Services: ...
 
     @property
     def first(self) -> list[Record]: ...
@@ -56,9 +59,7 @@ class BatchInbox:
     """Hands the dispatcher loop's batches to the flow run that routes them."""
 
     def __init__(self) -> None:
-        self._batches: dict[int, Batches] = {}
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        self._batches: Handoff[Batches] = Handoff()
 
     def put(self, batches: Batches) -> BatchRef:
         offsets: dict[str, tuple[int, int]] = {}
@@ -66,22 +67,18 @@ class BatchInbox:
             name = f"{r.topic}/{r.partition}"
             low, high = offsets.get(name, (r.offset, r.offset))
             offsets[name] = (min(low, r.offset), max(high, r.offset))
-        with self._lock:
-            batch_id = next(self._ids)
-            self._batches[batch_id] = batches
+        batch_id = self._batches.put(batches)
         return BatchRef(batch_id=batch_id, records=len(batches.first), offsets=offsets)
 
     def take(self, ref: BatchRef) -> Batches:
-        with self._lock:
-            return self._batches.pop(ref.batch_id)
+        return self._batches.take(ref.batch_id)
 
 
 INBOX = BatchInbox()
 
 
-def route_batch(records: Sequence[Record]) -> BatchOutcome:
+def route_batch(services: Services, records: Sequence[Record]) -> BatchOutcome:
     """Store and route one batch in one transaction, then publish what it staged."""
-    services = bootstrap.current()
     outcome = handle_incident_records(services, records)
     relay(services.sessions, services.publisher)
     return outcome
@@ -99,7 +96,7 @@ async def route_incident_batches(first: BatchRef) -> dict[str, int]:
     records: list[Record] | None = batches.first
     while records is not None:
         started = time.monotonic()
-        outcome = route_batch(records)
+        outcome = route_batch(batches.services, records)
         batches.done(records, outcome, time.monotonic() - started)
         totals.update(batches=1, **outcome.summary())
         records = await batches.next()

@@ -28,8 +28,9 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from dispatch.bootstrap import Services, running  # noqa: E402
+from dispatch.bootstrap import running  # noqa: E402
 from dispatch.config import Settings  # noqa: E402
+from dispatch.service_layer.services import Services  # noqa: E402
 from events.broker import EmbeddedBroker  # noqa: E402
 from events.kafka import ensure_topics  # noqa: E402
 from models.clock import ManualClock  # noqa: E402

@@ -5,7 +5,7 @@ The event log's tables live in events/log.py and share the engine and the transa
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from events.log import LogBase, SqlEventLog, UtcDateTime, install_append_only_guards
+from models.sla import ClockKind, ClockState, SlaClock
 from models.team import GeoPoint, Skill, Team, TeamStatus
 
 
@@ -165,6 +166,21 @@ class SlaClockRow(Base):
     warned_75: Mapped[bool] = mapped_column(Boolean, default=False)
     next_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+def clock_of(row: SlaClockRow) -> SlaClock:
+    """The stored clock as the pure clock of models/sla.py."""
+    warned = frozenset(f for f, on in ((0.5, row.warned_50), (0.75, row.warned_75)) if on)
+    return SlaClock(
+        kind=ClockKind(row.kind),
+        started_at=row.started_at,
+        target=timedelta(seconds=row.target_s),
+        state=ClockState(row.state),
+        paused_for=timedelta(seconds=row.paused_s),
+        paused_since=row.paused_since,
+        warned=warned,
+        closed_at=row.closed_at,
+    )
 
 
 class OutboxRow(Base):

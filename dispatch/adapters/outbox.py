@@ -1,18 +1,27 @@
-"""The outbox relay: publishes what transactions wrote to the outbox, then deletes it."""
+"""The outbox relay: publishes what transactions wrote to the outbox, then deletes it; and
+mirrors the event log to Kafka (`everycall.audit`), where auditors can replay it.
+
+The log is its own outbox: it is gapless and commits in sequence order, so a relay that
+remembers the last sequence number it sent (`event_log_published`) never skips an entry and
+costs the append path nothing. A crash between publishing and remembering sends entries again;
+readers keep one copy per sequence number.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.adapters.orm import OutboxRow
-from dispatch.audit.mirror import publish_log_tail
+from events import topics
 from events.envelope import Envelope
 from events.kafka import KafkaPublisher, OutgoingMessage
+from events.log import LogPublished, entry_message, read_entries
 
 OUTBOX = cast(Table, OutboxRow.__table__)
 MIRROR_SHARE = 2000  # event-log entries mirrored per relay call, about, at most
@@ -66,4 +75,39 @@ def relay(sessions: sessionmaker[Session], publisher: KafkaPublisher, chunk: int
     # The event log itself is mirrored to everycall.audit (auditors replay from it), a bounded
     # share per call so that a dispatcher's batch is not held up by it.
     publish_log_tail(sessions, publisher, limit=MIRROR_SHARE)
+    return sent
+
+
+def publish_log_tail(
+    sessions: sessionmaker[Session],
+    publisher: KafkaPublisher,
+    chunk: int = 5000,
+    limit: int | None = None,
+) -> int:
+    """Send entries logged since the last call to the audit topic (all of them, or about
+    `limit`: the relay mirrors a bounded share per call and catches up between batches)."""
+    sent = 0
+    while limit is None or sent < limit:
+        with sessions() as session:
+            done = session.scalar(
+                select(LogPublished.seq).where(LogPublished.topic == topics.AUDIT)
+            )
+            if done is None:
+                return sent  # a database from before the mirror: `everycall db init` adds it
+            size = chunk if limit is None else min(chunk, limit - sent)
+            entries = list(itertools.islice(read_entries(session.connection(), done), size))
+        if not entries:
+            return sent
+        publisher.publish(
+            OutgoingMessage(topics.AUDIT, "log", entry_message(entry)) for entry in entries
+        )
+        last = entries[-1].seq
+        with sessions.begin() as session:
+            # Only forward: a slower relay running alongside must not move the mark back.
+            session.execute(
+                update(LogPublished)
+                .where(LogPublished.topic == topics.AUDIT, LogPublished.seq < last)
+                .values(seq=last)
+            )
+        sent += len(entries)
     return sent

@@ -4,7 +4,6 @@ loops, each alone or side by side (the API runs them with `everycall serve`)."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import signal
 import threading
@@ -16,9 +15,9 @@ from rich.console import Console
 
 from dispatch import bootstrap
 from dispatch.adapters.outbox import relay
-from dispatch.bootstrap import Services
 from dispatch.config import Settings
 from dispatch.service_layer.registry import list_teams, replace_registry
+from dispatch.service_layer.services import Services
 from models.hubei import hubei_registry
 
 log = logging.getLogger("everycall.processes")
@@ -99,13 +98,11 @@ async def sleep_unless_stopped(stop: Callable[[], bool], seconds: float) -> None
 async def watchdog_loop(services: Services, stop: Callable[[], bool]) -> None:
     """Run the SLA watchdog flow every `watchdog_interval_s` until `stop()`; a failed run is
     logged and the next one comes on time (deadlines are stored, so nothing is lost)."""
-    from flows.watchdog import sla_watchdog  # Prefect loads only when a worker starts
+    from flows.watchdog import run_sla_watchdog  # Prefect loads only when a worker starts
 
     while not stop():
         try:
-            outcome = sla_watchdog()
-            if inspect.isawaitable(outcome):
-                await outcome
+            await run_sla_watchdog(services)
         except Exception:
             log.exception("SLA watchdog run failed; retrying on the next tick")
         await sleep_unless_stopped(stop, services.settings.watchdog_interval_s)

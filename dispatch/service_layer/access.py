@@ -9,7 +9,7 @@ from typing import Protocol
 from sqlalchemy import select
 
 from dispatch.adapters.orm import IncidentRow
-from dispatch.bootstrap import Services
+from dispatch.service_layer.services import Services
 from models.errors import Forbidden, NotFound
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

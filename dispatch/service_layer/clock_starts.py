@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentRow, SlaClockRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer.clocks import (
     DISPATCHER,
     ClockValues,
@@ -22,6 +21,7 @@ from dispatch.service_layer.clocks import (
     snapshot,
     target_of,
 )
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.unit_of_work import emit_all
 from events.schemas import EventPayload
 from events.schemas.tasks import SlaClocksStarted

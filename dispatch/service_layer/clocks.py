@@ -19,8 +19,8 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import SlaClockRow
-from dispatch.bootstrap import Services
 from dispatch.config import sla_policy_path
+from dispatch.service_layer.services import Services
 from events.schemas.tasks import ClockSnapshot
 from models.incident import AreaClass, IncidentKind, Priority
 from models.sla import ClockKind, ClockState, SlaClock, SlaPolicy, load_policy
@@ -49,20 +49,6 @@ def shortest_target(policy: SlaPolicy, kind: ClockKind) -> timedelta:
 
 
 # --- clock rows and the pure clocks of models/sla.py -------------------------------------
-
-
-def clock_of(row: SlaClockRow) -> SlaClock:
-    warned = frozenset(f for f, on in ((0.5, row.warned_50), (0.75, row.warned_75)) if on)
-    return SlaClock(
-        kind=ClockKind(row.kind),
-        started_at=row.started_at,
-        target=timedelta(seconds=row.target_s),
-        state=ClockState(row.state),
-        paused_for=timedelta(seconds=row.paused_s),
-        paused_since=row.paused_since,
-        warned=warned,
-        closed_at=row.closed_at,
-    )
 
 
 def write_clock(row: SlaClockRow, clock: SlaClock) -> None:

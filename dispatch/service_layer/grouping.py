@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentRow
 from dispatch.adapters.storm_search import open_masters_near
-from dispatch.bootstrap import Services
 from dispatch.service_layer.clock_starts import start_report_clocks
 from dispatch.service_layer.clocks import DISPATCHER, snapshot
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.unit_of_work import emit_all
 from events.schemas import EventPayload
 from events.schemas.tasks import IncidentMerged

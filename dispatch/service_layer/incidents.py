@@ -8,11 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import IncidentRow
-from dispatch.bootstrap import Services
+from dispatch.adapters.orm import IncidentRow, clock_of
 from dispatch.service_layer.access import Actor, actor_of, check_dispatcher
 from dispatch.service_layer.clocks import (
-    clock_of,
     facts_of,
     open_clocks,
     policy_of,
@@ -21,6 +19,7 @@ from dispatch.service_layer.clocks import (
     write_clock,
 )
 from dispatch.service_layer.lifecycle import apply_clock_effects, lock_incident, run_command
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.unit_of_work import emit, release_team
 from dispatch.views.board import IncidentView
 from events.schemas.tasks import IncidentCancelled, IncidentReprioritized, IncidentUnlinked

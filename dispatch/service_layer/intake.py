@@ -9,7 +9,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from dispatch.adapters.orm import DeadLetterRow, IdempotencyKeyRow
 from dispatch.adapters.outbox import stage, stage_raw
 from dispatch.service_layer.access import Caller, check_may_report
+from dispatch.service_layer.services import Services
 from events import topics
 from events.envelope import Envelope
 from events.kafka import Record
@@ -26,9 +26,6 @@ from events.schemas.incidents import IncidentReported
 from models.errors import DomainError
 from models.hubei import DIVISION_BY_CODE, area_class_at, region_of
 from models.incident import AreaClass, Incident, IncidentKind, Priority, ReporterChannel
-
-if TYPE_CHECKING:
-    from dispatch.bootstrap import Services
 
 INTAKE_PRODUCER = "everycall-intake"
 # Hubei spans about 29.0-33.3 N and 108.3-116.1 E; a degree of margin covers the border areas.

@@ -16,10 +16,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import IncidentExclusionRow, IncidentRow, SlaClockRow
-from dispatch.bootstrap import Services
+from dispatch.adapters.orm import IncidentExclusionRow, IncidentRow, SlaClockRow, clock_of
 from dispatch.service_layer.clocks import (
-    clock_of,
     facts_of,
     new_clock,
     next_attempt,
@@ -28,6 +26,7 @@ from dispatch.service_layer.clocks import (
     preload_clocks,
     write_clock,
 )
+from dispatch.service_layer.services import Services
 from dispatch.views.board import IncidentView, incident_view
 from models.errors import NotFound
 from models.lifecycle import Action

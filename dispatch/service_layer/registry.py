@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import TeamRow
-from dispatch.bootstrap import Services
+from dispatch.service_layer.services import Services
 from events.log import SqlEventLog
 from events.schemas import envelope_for
 from events.schemas.teams import TeamLocated, TeamRegistered, TeamRetired

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import AssignmentRow, IncidentRow, TeamRow
 from dispatch.adapters.outbox import stage_many
-from dispatch.bootstrap import Services
 from dispatch.service_layer import clock_starts, grouping
 from dispatch.service_layer.intake import dead_letter, decode_records
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.team_pool import cell_owners, exclusions, state_of, team_rows
 from events import topics
 from events.envelope import Envelope

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentRow, SlaClockRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer.access import Actor, SystemCaller, actor_of, check_team
 from dispatch.service_layer.clocks import snapshot
 from dispatch.service_layer.lifecycle import (
@@ -20,6 +19,7 @@ from dispatch.service_layer.lifecycle import (
     lock_incident,
     run_command,
 )
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.unit_of_work import emit, release_team
 from dispatch.views.board import IncidentView
 from events.schemas import EventPayload

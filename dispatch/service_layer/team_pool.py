@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentExclusionRow, TeamRow
-from dispatch.bootstrap import Services
+from dispatch.service_layer.services import Services
 from models.grid import assign_cell_owners
 from models.routing import Fix, TeamState
 from models.team import Skill, TeamStatus

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import TeamRow
 from dispatch.adapters.outbox import stage_many
-from dispatch.bootstrap import Services
+from dispatch.service_layer.services import Services
 from events import topics
 from events.envelope import Envelope
 from events.schemas import EventPayload, envelope_for

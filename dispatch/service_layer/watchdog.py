@@ -13,11 +13,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import IncidentRow, SlaClockRow
-from dispatch.bootstrap import Services
+from dispatch.adapters.orm import IncidentRow, SlaClockRow, clock_of
 from dispatch.service_layer.clocks import (
     cached_clocks,
-    clock_of,
     facts_of,
     policy_of,
     preload_clocks,
@@ -28,6 +26,7 @@ from dispatch.service_layer.clocks import (
     write_clock,
 )
 from dispatch.service_layer.lifecycle import exclude_team
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.unit_of_work import batched_commands, emit, release_team
 from events.schemas.tasks import IncidentEscalated, SlaBreached, SlaWarning, TaskReassigned
 from models.incident import IncidentState

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import AssignmentRow, IncidentRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer.access import SystemCaller
 from dispatch.service_layer.lifecycle import lock_incidents
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tasks import (
     acknowledge_in,
     mark_en_route_in,

@@ -17,8 +17,8 @@ from rich.table import Table
 from sqlalchemy import func, or_, select
 
 from dispatch.adapters.orm import AssignmentRow, IncidentRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer.registry import list_teams, replace_registry
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.team_pool import warm_routing
 from dispatch.simulation.load import finish_due_tasks, publish_reports, simulated_incidents
 from models.hubei import hubei_registry

@@ -11,7 +11,7 @@ from uuid import uuid4
 from sqlalchemy import select
 
 from dispatch.adapters.orm import IncidentRow
-from dispatch.bootstrap import Services
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tasks import resolve_task
 from events import topics
 from events.kafka import KafkaPublisher, OutgoingMessage

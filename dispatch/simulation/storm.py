@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from dispatch.adapters.orm import IncidentRow, SlaClockRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer.registry import list_teams, replace_registry
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.simulation.crews import CrewHabits, act_as_crews
 from dispatch.simulation.load import publish_reports, simulated_incidents

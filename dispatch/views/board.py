@@ -13,8 +13,7 @@ from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import AssignmentRow, IncidentRow, SlaClockRow
-from dispatch.service_layer.clocks import clock_of
+from dispatch.adapters.orm import AssignmentRow, IncidentRow, SlaClockRow, clock_of
 from events.log import LoggedEvent
 from models.errors import NotFound
 from models.lifecycle import WAITING, WITH_TEAM

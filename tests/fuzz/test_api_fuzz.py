@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from dispatch.adapters.orm import OutboxRow
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from models.hubei import DIVISION_BY_CODE
 from models.incident import AreaClass, IncidentKind, Priority, ReporterChannel

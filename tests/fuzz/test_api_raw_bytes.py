@@ -26,9 +26,9 @@ from sqlalchemy import func, select
 from starlette.types import Message
 
 from dispatch.adapters.orm import IdempotencyKeyRow, IncidentRow, OutboxRow
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from events.broker import free_port
 from tests.fuzz.test_api_fuzz import unlimited

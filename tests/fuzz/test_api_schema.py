@@ -17,9 +17,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import allow_header_conformance
 
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from tests.fuzz.test_api_fuzz import unlimited
 from tests.integration.spine_helpers import WUHAN, seed_teams, team

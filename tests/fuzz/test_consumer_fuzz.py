@@ -16,9 +16,9 @@ from kafka import KafkaProducer
 from sqlalchemy import func, select
 
 from dispatch.adapters.orm import DeadLetterRow, IncidentRow, OutboxRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer.intake import decode_records
 from dispatch.service_layer.routing import handle_incident_records
+from dispatch.service_layer.services import Services
 from events import topics
 from flows.dispatcher import run_dispatcher
 from models.clock import ManualClock

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from dispatch.bootstrap import Services
 from dispatch.service_layer import incidents, tasks
 from dispatch.service_layer.access import SystemCaller
 from dispatch.service_layer.registry import replace_registry, report_location
 from dispatch.service_layer.routing import handle_incident_records
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tasks import resolve_task
 from dispatch.service_layer.watchdog import run_watchdog
 from events import topics

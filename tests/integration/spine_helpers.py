@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from dispatch.bootstrap import Services
 from dispatch.service_layer.registry import replace_registry
+from dispatch.service_layer.services import Services
 from dispatch.simulation.load import publish_reports
 from events import topics
 from events.kafka import KafkaBatchConsumer, Record

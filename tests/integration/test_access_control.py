@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from dispatch.adapters.orm import IncidentRow, OutboxRow
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.routing import handle_incident_records
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token, issue_token, revoke_token
 from events import topics
 from events.kafka import Record

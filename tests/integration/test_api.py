@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from dispatch.adapters.orm import ApiTokenRow, IncidentRow, OutboxRow
-from dispatch.bootstrap import Services
 from dispatch.config import Settings
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.routing import handle_incident_records
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token, hash_token, revoke_token, token_id_of
 from events import topics
 from events.broker import free_port

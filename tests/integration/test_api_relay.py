@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from dispatch.adapters.orm import OutboxRow
-from dispatch.bootstrap import Services, running
+from dispatch.bootstrap import running
 from dispatch.config import Settings
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from events import topics
 from events.broker import EmbeddedBroker

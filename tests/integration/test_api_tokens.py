@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from dispatch.bootstrap import Services
 from dispatch.config import Settings
 from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer.services import Services
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
 
 PEPPER = "pepper-for-the-cli-test"

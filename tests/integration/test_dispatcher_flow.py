@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dispatch.adapters.orm import IncidentRow
-from dispatch.bootstrap import Services
+from dispatch.service_layer.services import Services
 from events import topics
 from events.kafka import KafkaBatchConsumer, KafkaPublisher, OutgoingMessage
 from flows.dispatcher import run_dispatcher

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.bootstrap import Services
 from dispatch.service_layer import incidents, tasks
+from dispatch.service_layer.services import Services
 from models.clock import ManualClock
 from models.errors import Forbidden, InvalidTransition
 from tests.integration.spine_helpers import incident, seed_teams, team

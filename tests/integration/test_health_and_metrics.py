@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer.services import Services
 from events import topics
 from events.kafka import KafkaPublisher, OutgoingMessage
 from flows.dispatcher import run_dispatcher

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Consumer, Message, Producer
 
 from dispatch.adapters.orm import IncidentRow
-from dispatch.bootstrap import Services
+from dispatch.service_layer.services import Services
 from events import topics
 from events.envelope import Envelope
 from events.schemas import envelope_for

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.cli.sla import draw_chart
 from dispatch.service_layer import tasks
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.views import board
 from dispatch.views.queue import queue_view

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.adapters.orm import IncidentExclusionRow, OutboxRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer import incidents, tasks
+from dispatch.service_layer.services import Services
 from models.clock import ManualClock
 from models.errors import Forbidden, InvalidTransition, NotFound
 from models.incident import Priority

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from dispatch.adapters.orm import IncidentRow, SlaClockRow, TeamRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer import tasks
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.routing import BatchOutcome, handle_incident_records
+from dispatch.service_layer.services import Services
 from events import topics
 from events.kafka import Record
 from events.log import LoggedEvent

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from dispatch.adapters.orm import OutboxRow
 from dispatch.adapters.outbox import relay, stage_raw
-from dispatch.bootstrap import Services
+from dispatch.service_layer.services import Services
 from events import topics
 from events.kafka import KafkaPublisher, OutgoingMessage
 from tests.integration.spine_helpers import read_topic

@@ -11,14 +11,13 @@ from sqlalchemy.pool import StaticPool
 from typer.testing import CliRunner
 
 from dispatch.adapters.orm import make_engine
-from dispatch.adapters.outbox import relay
-from dispatch.audit.mirror import publish_log_tail
+from dispatch.adapters.outbox import publish_log_tail, relay
 from dispatch.audit.projectors import PROJECTORS
 from dispatch.audit.replay import ReplayResult, kafka_entries, replay
 from dispatch.audit.source import open_read_only
 from dispatch.audit.verify import read_head
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.cli.main import app
+from dispatch.service_layer.services import Services
 from events.log import LoggedEvent
 from tests.conftest import drop_postgres_database, fresh_postgres_database
 from tests.golden.scenario import STEPS

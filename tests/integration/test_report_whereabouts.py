@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dispatch.adapters.outbox import relay
-from dispatch.bootstrap import Services
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.intake import IncidentReport, accept_report
+from dispatch.service_layer.services import Services
 from tests.faults.whereabouts import last_seen
 from tests.integration.spine_helpers import WUHAN
 

@@ -9,9 +9,9 @@ from contextlib import nullcontext
 import pytest
 from fastapi.testclient import TestClient
 
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
 

@@ -8,10 +8,10 @@ import json
 from sqlalchemy import select
 
 from dispatch.adapters.orm import AssignmentRow, IncidentRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer import access, tasks
 from dispatch.service_layer.registry import report_location
 from dispatch.service_layer.routing import handle_incident_records, route_queue
+from dispatch.service_layer.services import Services
 from events.log import LoggedEvent
 from models.clock import ManualClock
 from models.incident import Incident

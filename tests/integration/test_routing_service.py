@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from dispatch.adapters.orm import AssignmentRow, DeadLetterRow, IncidentRow, OutboxRow, TeamRow
-from dispatch.bootstrap import Services
 from dispatch.service_layer.routing import handle_incident_records
+from dispatch.service_layer.services import Services
 from events import topics
 from events.kafka import Record
 from events.log import LoggedEvent

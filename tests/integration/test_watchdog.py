@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.adapters.orm import IncidentExclusionRow
-from dispatch.bootstrap import Services, running
+from dispatch.bootstrap import running
 from dispatch.config import Settings
 from dispatch.service_layer import tasks
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.watchdog import run_watchdog
 from flows.dispatcher import run_dispatcher
 from models.clock import ManualClock

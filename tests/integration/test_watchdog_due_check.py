@@ -4,7 +4,7 @@ may say so early: it checks the tightest acknowledge target (3 min), not the inc
 
 from __future__ import annotations
 
-from dispatch.bootstrap import Services
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.watchdog import run_watchdog, watchdog_has_work
 from models.clock import ManualClock
 from tests.integration.spine_helpers import incident, seed_teams, team

@@ -13,12 +13,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from dispatch.adapters.ratelimit import Limits, RateLimit
-from dispatch.bootstrap import Services
 from dispatch.config import Settings
 from dispatch.entrypoints.api import health, incidents, profiles, tasks
 from dispatch.entrypoints.api.errors import add_error_handlers
 from dispatch.entrypoints.api.middleware import BodySizeLimit, NoNulInUrl, StrictJsonBody
 from dispatch.entrypoints.workers import OutboxRelay
+from dispatch.service_layer.services import Services
 
 ServicesFactory = Callable[[], AbstractContextManager[Services]]
 

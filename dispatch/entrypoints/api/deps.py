@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from dispatch.bootstrap import Services
 from dispatch.service_layer.access import Caller, Role, may_use_method, refusal
+from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import lookup_caller
 
 

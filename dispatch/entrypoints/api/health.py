@@ -11,8 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from dispatch.adapters.metrics import ScrapeRegistry
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.deps import ServicesDep
+from dispatch.service_layer.services import Services
 
 
 def router() -> APIRouter:

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from dispatch.adapters.orm import TeamRow
-from dispatch.bootstrap import Services
 from dispatch.entrypoints.api.deps import ServicesDep
 from dispatch.service_layer.registry import SERVICE_PROMISE, registration_code
+from dispatch.service_layer.services import Services
 from models.errors import NotFound
 from models.hubei import DIVISION_BY_CODE
 

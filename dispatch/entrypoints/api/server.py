@@ -10,10 +10,10 @@ from contextlib import nullcontext
 from fastapi import FastAPI
 
 from dispatch import bootstrap
-from dispatch.bootstrap import Services
 from dispatch.config import Settings
 from dispatch.entrypoints.api.app import create_app
 from dispatch.entrypoints.workers import Workers, console, seed_registry_if_empty, stop_on_sigterm
+from dispatch.service_layer.services import Services
 
 
 def run_api(

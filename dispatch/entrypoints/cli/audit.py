@@ -15,9 +15,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Connection
 
+from dispatch import bootstrap
+from dispatch.adapters.orm import make_engine
+from dispatch.audit.export import FORMATS, export_log
+from dispatch.audit.pointintime import board_at
+from dispatch.audit.replay import ReplayError, kafka_entries, replay
 from dispatch.audit.source import open_read_only
+from dispatch.audit.timeline import incident_timeline
 from dispatch.audit.verify import Digest, read_head, verify_log
-from dispatch.config import Settings
 
 audit_app = typer.Typer(
     help="Auditors: verify, replay and look back at the event history (read-only).",
@@ -36,7 +41,7 @@ DatabaseUrl = Annotated[
 @contextmanager
 def _source(url: str | None) -> Iterator[Connection]:
     """One read-only transaction on the audited database: every read sees one snapshot."""
-    engine = open_read_only(url or Settings().database_url)
+    engine = open_read_only(url or bootstrap.read_settings().database_url)
     try:
         with engine.connect() as connection, connection.begin():
             yield connection
@@ -124,8 +129,6 @@ def replay_cmd(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Rebuild every projection from the log alone, then compare it with the live one."""
-    from dispatch.adapters.orm import make_engine
-    from dispatch.audit.replay import ReplayError, kafka_entries, replay
 
     moment = _moment(until) if until else None
     target = make_engine(into)
@@ -134,7 +137,7 @@ def replay_cmd(
             head = _head(connection)
             entries = None
             if from_kafka:
-                servers = bootstrap_servers or Settings().kafka_bootstrap_servers
+                servers = bootstrap_servers or bootstrap.read_settings().kafka_bootstrap_servers
                 if not servers:
                     raise typer.BadParameter("no Kafka to read", param_hint="--bootstrap-servers")
                 with _progress("reading everycall.audit", head.seq) as advance:
@@ -179,7 +182,6 @@ def state(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The board as it was at a moment: open incidents, who had what, running clocks."""
-    from dispatch.audit.pointintime import board_at
 
     moment = _moment(at)
     with _source(database_url) as connection:
@@ -229,7 +231,6 @@ def timeline(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Every event of one incident: who did what and when, with the routing explanation."""
-    from dispatch.audit.timeline import incident_timeline
 
     with _source(database_url) as connection:
         steps = incident_timeline(connection, incident_id)
@@ -269,7 +270,6 @@ def export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write the whole log for outside tools (hash = sha256(prev_hash + envelope))."""
-    from dispatch.audit.export import FORMATS, export_log
 
     if format not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")

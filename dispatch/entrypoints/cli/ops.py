@@ -18,10 +18,10 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
-from dispatch.bootstrap import Services
 from dispatch.service_layer import incidents, tasks
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.intake import IncidentReport, accept_report
+from dispatch.service_layer.services import Services
 from dispatch.views.board import IncidentView, incident_view, list_incidents
 from models.errors import DomainError
 from models.incident import AreaClass, IncidentKind, IncidentState, Priority, ReporterChannel

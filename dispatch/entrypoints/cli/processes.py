@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from dispatch import bootstrap
 from dispatch.config import Settings
 from dispatch.entrypoints.api.server import run_api_alone, run_serve
 from dispatch.entrypoints.workers import console, run_dispatcher_alone, run_watchdog_alone
@@ -24,7 +25,7 @@ def serve(
     ] = True,
 ) -> None:
     """Run the API, the dispatcher, the SLA watchdog and the outbox relay in one process."""
-    settings = Settings()
+    settings = bootstrap.read_settings()
     try:
         code = run_serve(settings, host or settings.api_host, _port(port, settings), seed)
     except KeyboardInterrupt:
@@ -35,7 +36,7 @@ def serve(
 
 def api(host: HostOption = None, port: PortOption = None) -> None:
     """Run the HTTP API (with its outbox relay) alone."""
-    settings = Settings()
+    settings = bootstrap.read_settings()
     try:
         run_api_alone(settings, host or settings.api_host, _port(port, settings))
     except KeyboardInterrupt:
@@ -45,7 +46,7 @@ def api(host: HostOption = None, port: PortOption = None) -> None:
 def dispatcher() -> None:
     """Consume reported incidents and route them, batch by batch, until interrupted."""
     try:
-        run_dispatcher_alone(Settings())
+        run_dispatcher_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
         console.print("dispatcher stopped")
 
@@ -53,7 +54,7 @@ def dispatcher() -> None:
 def watchdog() -> None:
     """Run the SLA watchdog on its schedule until interrupted."""
     try:
-        run_watchdog_alone(Settings())
+        run_watchdog_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
         console.print("watchdog stopped")
 

@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
-from dispatch.config import Settings
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.tokens import TokenError, issue_token, list_tokens, revoke_token
 
@@ -28,7 +27,7 @@ def create(
     name: Annotated[str, typer.Option(help="who holds it, shown in the event log")] = "",
 ) -> None:
     """Create a token; its plaintext is printed once, alone on the last line."""
-    settings = Settings()
+    settings = bootstrap.read_settings()
     try:
         with bootstrap.database(settings) as services, services.sessions.begin() as session:
             token_id, token = issue_token(
