@@ -24,7 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from events.log import LogBase, SqlEventLog, UtcDateTime, install_append_only_guards
+from dispatch.adapters.schema_migrations import upgrade
+from events.log import UtcDateTime
 from models.sla import ClockKind, ClockState, SlaClock
 from models.team import GeoPoint, Skill, Team, TeamStatus
 
@@ -264,12 +265,9 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that is missing (idempotent) and the event log's head row."""
-    Base.metadata.create_all(engine)
-    LogBase.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        SqlEventLog().create_head(session)
-    install_append_only_guards(engine)  # the database refuses UPDATE/DELETE of the event log
+    """Bring the schema to the newest migration: the tables, the event log's head row and its
+    append-only guards. Idempotent, and safe when several processes start at once."""
+    upgrade(engine)
 
 
 READ_ONLY_OPTION = "everycall_read_only"

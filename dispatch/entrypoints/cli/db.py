@@ -6,15 +6,26 @@ import typer
 from rich.console import Console
 
 from dispatch import bootstrap
-from dispatch.adapters.orm import create_schema, make_engine
+from dispatch.adapters.orm import make_engine
+from dispatch.adapters.schema_migrations import upgrade
 
 db_app = typer.Typer(help="Database set-up.", no_args_is_help=True)
 console = Console()
 
 
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the schema to the newest migration; safe to run on every start."""
+    settings = bootstrap.read_settings()
+    done = upgrade(make_engine(settings.database_url))
+    if done.changed:
+        was = done.before or ("the release before migrations" if done.stamped else "empty")
+        console.print(f"database upgraded to {done.after} (was {was})")
+    else:
+        console.print(f"database already at {done.after}")
+
+
 @db_app.command("init")
 def db_init() -> None:
-    """Create the tables that are missing; safe to run on every start."""
-    settings = bootstrap.read_settings()
-    create_schema(make_engine(settings.database_url))
-    console.print("database ready")
+    """Create or upgrade the schema (the same as `db upgrade`); safe to run on every start."""
+    db_upgrade()
