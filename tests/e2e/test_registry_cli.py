@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ from events.schemas.incidents import IncidentReported
 from models.clock import ManualClock
 from models.hubei import hubei_registry
 from models.incident import Incident, IncidentKind, Priority
+from tests.faults.harness import everycall_command
 from tests.integration.spine_helpers import team
 
 
@@ -156,3 +159,22 @@ def test_queue_lists_the_waiting_incidents_oldest_first(cli: CliRunner, tmp_path
     assert waiting[0]["age_min"] >= 10
     code, out = run(cli, "queue")
     assert code == 0 and "2 incidents waiting" in out
+
+
+def test_teams_list_at_80_columns_shows_every_team_id_whole(
+    cli: CliRunner, hubei_csv: Path, tmp_path: Path
+) -> None:
+    assert run(cli, "teams", "import", str(hubei_csv))[0] == 0
+    env = {**os.environ, "EVERYCALL_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}"}
+    listed = subprocess.run(
+        [*everycall_command(), "teams", "list"],
+        env={**env, "COLUMNS": "80"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    shown = {cell.strip() for line in lines for cell in line.split("│")[1:2]}
+    assert {t.id for t in hubei_registry()} <= shown

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer import incidents, tasks
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.intake import IncidentReport, accept_report
@@ -140,21 +141,21 @@ def list_(
             limit=limit,
             offset=offset,
         )
-    table = Table(title=f"{len(views)} incidents")
-    for column in ("id", "kind", "priority", "region", "state", "team", "reported", "flags"):
-        table.add_column(column)
-    for v in views:
-        table.add_row(
+    headers = ("id", "team", "kind", "priority", "region", "state", "reported", "flags")
+    lines = [
+        (
             v.id,
+            v.team_id or "",
             str(v.kind),
             str(v.priority),
             v.region,
             v.state,
-            v.team_id or "",
             f"{v.reported_at:%Y-%m-%d %H:%M:%S}",
             _flags(v),
         )
-    console.print(table)
+        for v in views
+    ]
+    print_identifier_table(console, f"{len(views)} incidents", headers, lines, identifiers=2)
 
 
 @incidents_app.command("cancel")

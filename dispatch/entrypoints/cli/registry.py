@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 
 from dispatch import bootstrap
 from dispatch.adapters.orm import TeamRow
 from dispatch.adapters.registry_files import RegistryImportError, export_teams, load_teams
+from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.registry import (
     list_teams,
     profile_text,
@@ -80,12 +80,9 @@ def list_command(
     if as_json:
         print(json.dumps([_summary_of(r) for r in rows], ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{len(rows)} teams" + (f" in {region}" if region else ""))
-    for column in ("id", "name", "region", "members", "party", "load", "status", "skills"):
-        table.add_column(column)
-    for r in rows:
-        s = _summary_of(r)
-        table.add_row(
+    headers = ("id", "name", "region", "members", "party", "load", "status", "skills")
+    lines = [
+        (
             r.id,
             r.name,
             r.region,
@@ -93,9 +90,12 @@ def list_command(
             str(r.party_members),
             f"{r.active_tasks}/{r.capacity}",
             r.status + (" (reserve)" if r.reserve else ""),
-            ", ".join(s["skills"]),
+            ", ".join(_summary_of(r)["skills"]),
         )
-    console.print(table)
+        for r in rows
+    ]
+    title = f"{len(rows)} teams" + (f" in {region}" if region else "")
+    print_identifier_table(console, title, headers, lines)
 
 
 def _summary_of(row: TeamRow) -> dict[str, Any]:
@@ -222,11 +222,9 @@ def queue(as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(waiting, indent=2))
         return
-    table = Table(title=f"{len(waiting)} incidents waiting for a team, oldest first")
-    for column in ("incident", "priority", "after ageing", "kind", "region", "age", "excluded"):
-        table.add_column(column)
-    for w in waiting:
-        table.add_row(
+    headers = ("incident", "priority", "after ageing", "kind", "region", "age", "excluded")
+    lines = [
+        (
             w["incident_id"],
             w["priority"],
             w["effective_priority"],
@@ -235,4 +233,7 @@ def queue(as_json: JsonOption = False) -> None:
             f"{w['age_min']:.0f} min",
             ", ".join(w["excluded_teams"]),
         )
-    console.print(table)
+        for w in waiting
+    ]
+    title = f"{len(waiting)} incidents waiting for a team, oldest first"
+    print_identifier_table(console, title, headers, lines)
