@@ -5,6 +5,7 @@ The event log's tables live in events/log.py and share the engine and the transa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -71,23 +72,24 @@ class TeamRow(Base):
             status=TeamStatus(self.status),
         )
 
-    @staticmethod
-    def values_of(team: Team) -> dict[str, Any]:
-        return {
-            "id": team.id,
-            "name": team.name,
-            "region": team.region,
-            "home_lat": team.home.latitude,
-            "home_lon": team.home.longitude,
-            "leader": team.leader,
-            "members": team.members,
-            "party_members": team.party_members,
-            "skills": ",".join(sorted(team.skills)),
-            "capacity": team.capacity,
-            "reserve": team.reserve,
-            "status": team.status.value,
-            "active_tasks": 0,
-        }
+
+def team_record(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A team's row from its `team.registered` payload, its workload aside. The registry's
+    live write and replay both fold the event through this, so the two cannot drift."""
+    return {
+        "id": payload["id"],
+        "name": payload["name"],
+        "region": payload["region"],
+        "home_lat": payload["home"]["latitude"],
+        "home_lon": payload["home"]["longitude"],
+        "leader": payload.get("leader", ""),
+        "members": payload["members"],
+        "party_members": payload["party_members"],
+        "skills": ",".join(sorted(payload["skills"])),
+        "capacity": payload["capacity"],
+        "reserve": payload["reserve"],
+        "status": payload["status"],
+    }
 
 
 class IncidentRow(Base):

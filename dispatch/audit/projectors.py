@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from dispatch.adapters.orm import team_record
 from dispatch.audit.projection import Board, Event, column_defaults, gc_paused, moment, new_row
 from events.log import Entry
 from events.schemas import EventRejected, latest_version, upcast_payload
@@ -290,20 +291,7 @@ def incident_unlinked(board: Board, event: Event) -> None:
 @projects("team.registered")
 def team_registered(board: Board, event: Event) -> None:
     p = event.payload
-    record = {
-        "id": p["id"],
-        "name": p["name"],
-        "region": p["region"],
-        "home_lat": p["home"]["latitude"],
-        "home_lon": p["home"]["longitude"],
-        "leader": p.get("leader", ""),
-        "members": p["members"],
-        "party_members": p["party_members"],
-        "skills": ",".join(sorted(p["skills"])),
-        "capacity": p["capacity"],
-        "reserve": p["reserve"],
-        "status": p["status"],
-    }
+    record = team_record(p)
     teams = board.rows("teams")
     if p["id"] in teams:
         teams[p["id"]].update(record)  # a changed record keeps the team's workload

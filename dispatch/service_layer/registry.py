@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import segno
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import TeamRow
+from dispatch.adapters.orm import TeamRow, team_record
 from dispatch.service_layer.services import Services
 from events.log import SqlEventLog
 from events.schemas import envelope_for
@@ -33,11 +34,9 @@ _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def replace_registry(session: Session, teams: Sequence[Team], at: datetime) -> int:
-    """Make `teams` the whole registry, inside the caller's transaction (all or nothing)."""
+    """Make `teams` the whole registry, inside the caller's transaction (all or nothing):
+    decide the events (retired, registered), then fold each into the rows, as replay does."""
     retired = set(session.scalars(select(TeamRow.id))) - {t.id for t in teams}
-    session.execute(delete(TeamRow).where(TeamRow.id.in_(retired)))
-    for team in teams:
-        upsert_team(session, team)
     events = [
         envelope_for(TeamRetired(team_id=t), producer=PRODUCER, key=t, at=at)
         for t in sorted(retired)
@@ -46,20 +45,22 @@ def replace_registry(session: Session, teams: Sequence[Team], at: datetime) -> i
         envelope_for(TeamRegistered(**t.model_dump()), producer=PRODUCER, key=t.region, at=at)
         for t in teams
     ]
+    session.execute(delete(TeamRow).where(TeamRow.id.in_(retired)))
+    for envelope in events[len(retired) :]:
+        register_team(session, envelope.payload)
     SqlEventLog().append(session, events)
     return len(teams)
 
 
-def upsert_team(session: Session, team: Team) -> None:
-    """Insert or update a team's record; its current workload is kept."""
-    values = TeamRow.values_of(team)
-    row = session.get(TeamRow, team.id)
+def register_team(session: Session, payload: Mapping[str, Any]) -> None:
+    """Fold a `team.registered` payload into its row; a changed record keeps its workload."""
+    record = team_record(payload)
+    row = session.get(TeamRow, record["id"])
     if row is None:
-        session.add(TeamRow(**values))
+        session.add(TeamRow(**record, active_tasks=0))
         return
-    for name, value in values.items():
-        if name != "active_tasks":
-            setattr(row, name, value)
+    for name, value in record.items():
+        setattr(row, name, value)
 
 
 def list_teams(session: Session, region: str | None = None) -> list[Team]:
