@@ -49,6 +49,7 @@ test-faults: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy models events dispatch flows
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .prefect everycall.db* out .pytest_cache .hypothesis

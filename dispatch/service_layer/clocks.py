@@ -1,5 +1,5 @@
-"""SLA clocks in the database: the policy's targets, clock rows and the pure clocks of
-models/sla.py, and the clocks routing starts.
+"""SLA clocks in the database: the policy's targets, and clock rows beside the pure clocks of
+models/sla.py (clock_starts.py starts the ones routing starts).
 
 Clocks are rows with their deadlines (`sla_clocks`), not timers: the watchdog (watchdog.py)
 asks the database for the clocks whose next warning or deadline has come, so a restart loses

@@ -83,7 +83,7 @@ def apply_clock_effects(
             changed.append(row)
     for kind in effects.starts:
         if kind is ClockKind.ACKNOWLEDGE:
-            continue  # started by routing, through clocks.start_clocks
+            continue  # started by routing (clock_starts.start_clocks)
         attempt = next_attempt(session, incident.id, kind)
         policy = policy_of(services)
         changed.append(
