@@ -154,7 +154,7 @@ def test_queue_lists_the_waiting_incidents_oldest_first(cli: CliRunner, tmp_path
     code, out = run(cli, "queue", "--json")
     assert code == 0
     waiting = json.loads(out)
-    assert [w["incident_id"] for w in waiting] == ["inc-2", "inc-0"]
+    assert [w["id"] for w in waiting] == ["inc-2", "inc-0"]
     assert [w["priority"] for w in waiting] == ["normal", "critical"]
     assert waiting[0]["age_min"] >= 10
     code, out = run(cli, "queue")

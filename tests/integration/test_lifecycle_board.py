@@ -12,7 +12,7 @@ from dispatch.service_layer import tasks
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.views import board
-from dispatch.views.queue import queue_view
+from dispatch.views.queue import waiting_queue
 from dispatch.views.sla_report import build_report
 from models.clock import ManualClock
 from models.errors import NotFound
@@ -71,7 +71,7 @@ def test_lists_filter_by_state_region_and_breach(scenario: Services) -> None:
 def test_team_tasks_queue_and_summary(scenario: Services, clock: ManualClock) -> None:
     with scenario.reads() as session:
         assert board.team_tasks(session, "t1") == []  # resolved: no longer open
-        queue = queue_view(session, clock.now())
+        queue = waiting_queue(session, clock.now(), scenario.settings.routing)
         summary = board.sla_summary(session, clock.now())
     assert [q["id"] for q in queue] == ["inc-00002", "inc-00003"]
     assert queue[0]["excluded_teams"] == ["t2"]

@@ -13,7 +13,7 @@ from dispatch.service_layer import incidents
 from dispatch.service_layer.access import check_own_task
 from dispatch.service_layer.intake import IncidentReport, accept_report
 from dispatch.views import board
-from dispatch.views.queue import queue_view
+from dispatch.views.queue import waiting_queue
 from models.incident import IncidentState, Priority
 
 
@@ -113,8 +113,8 @@ def router() -> APIRouter:
 
     @router.get("/queue")
     def queue(services: ServicesDep, caller: Reader) -> list[dict[str, Any]]:
-        """Incidents waiting for a team, oldest first."""
+        """Incidents waiting for a team, oldest report first, with ages and exclusions."""
         with services.reads() as session:
-            return queue_view(session, services.clock.now())
+            return waiting_queue(session, services.clock.now(), services.settings.routing)
 
     return router

@@ -24,7 +24,7 @@ from dispatch.service_layer.registry import (
     write_qr,
 )
 from dispatch.service_layer.team_pool import cell_owners
-from dispatch.views.queue import queued_incidents
+from dispatch.views.queue import waiting_queue
 from models.grid import cells_near, coverage
 from models.hubei import DIVISIONS
 
@@ -218,19 +218,24 @@ def _listing(title: str, items: tuple[str, ...], shown: int = 20) -> None:
 def queue(as_json: JsonOption = False) -> None:
     """The incidents waiting for a team, oldest first, with priority and age."""
     with bootstrap.database() as services, services.reads() as session:
-        waiting = queued_incidents(session, services.clock.now(), services.settings.routing)
+        waiting = waiting_queue(session, services.clock.now(), services.settings.routing)
     if as_json:
         print(json.dumps(waiting, indent=2))
         return
-    headers = ("incident", "priority", "after ageing", "kind", "region", "age", "excluded")
+    headers = (
+        "incident", "state", "priority", "after ageing", "kind", "region", "age", "waiting",
+        "excluded",
+    )  # fmt: skip
     lines = [
         (
-            w["incident_id"],
+            w["id"],
+            w["state"],
             w["priority"],
             w["effective_priority"],
             w["kind"],
             w["region"],
             f"{w['age_min']:.0f} min",
+            f"{w['waiting_min']:.0f} min",
             ", ".join(w["excluded_teams"]),
         )
         for w in waiting
