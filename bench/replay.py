@@ -39,10 +39,10 @@ from dispatch.adapters.orm import create_schema, make_engine
 from dispatch.audit.bulk_write import write_board
 from dispatch.audit.compare import compare_tables
 from dispatch.audit.projection import projected_tables
-from dispatch.audit.projectors import fold
 from dispatch.audit.source import open_read_only
 from dispatch.audit.verify import read_head, verify_log
 from dispatch.config import Settings
+from dispatch.service_layer.folds import fold
 from dispatch.service_layer.registry import list_teams, replace_registry
 from dispatch.service_layer.routing import handle_incident_records
 from dispatch.service_layer.services import Services

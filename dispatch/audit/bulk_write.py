@@ -11,8 +11,9 @@ from typing import Any
 import orjson
 from sqlalchemy import JSON, Connection, Engine, Table
 
-from dispatch.audit.projection import Board, gc_paused, moment, projected_tables, sqlite_time
-from dispatch.audit.projectors import FINISHERS
+from dispatch.audit.projection import projected_tables
+from dispatch.service_layer.folds import FINISHERS
+from dispatch.service_layer.state import Board, gc_paused, moment, sqlite_time
 from events.log import UtcDateTime
 
 

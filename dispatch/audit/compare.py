@@ -23,7 +23,7 @@ from sqlalchemy import (
     inspect,
 )
 
-from dispatch.audit.projection import gc_paused
+from dispatch.service_layer.state import gc_paused
 
 # Tables whose rows are best told apart by more than their primary key.
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {

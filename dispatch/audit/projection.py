@@ -1,22 +1,13 @@
-"""Projections rebuilt from the event log alone, in memory: the `Board` (rows by table and
-key) that projectors (projectors.py) fold events into, the events as they see them, and the
-tables a replay rebuilds. bulk_write.py writes a board to an empty database.
+"""The tables a replay rebuilds from the event log alone, and the state tables it leaves out.
 
-Replay is deterministic: projectors read nothing but the event (no clock, no registry, no
-database); everything a state change needs travels in its payload.
+The rows themselves are folded by dispatch/service_layer/folds.py, the same folds the live
+write side applies, into a board (dispatch/service_layer/state.py); bulk_write.py writes a
+board to an empty database.
 """
 
 from __future__ import annotations
 
-import gc
-from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
-
-from sqlalchemy import Column, Table
+from sqlalchemy import Table
 
 from dispatch.adapters.orm import Base
 
@@ -27,104 +18,6 @@ NOT_PROJECTED: dict[str, str] = {
     "api_tokens": "credentials: never logged, so never replayed",
     "idempotency_keys": "request deduplication for the HTTP API, not dispatch state",
 }
-
-
-class Event(NamedTuple):
-    """A logged event as projectors see it: the payload already upcast to the newest version."""
-
-    seq: int
-    event_id: str
-    type: str
-    occurred_at: str
-    producer: str
-    payload: dict[str, Any]
-
-
-def moment(value: Any) -> datetime | None:
-    """An ISO timestamp (as payloads and board rows hold them) as an aware datetime."""
-    if value is None or isinstance(value, datetime):
-        return value
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def sqlite_time(value: Any) -> str | None:
-    """An ISO timestamp as SQLAlchemy stores it in SQLite (naive UTC, microseconds)."""
-    if value is None:
-        return None
-    if isinstance(value, str) and value[-1:] == "Z" and value[10:11] == "T":
-        if len(value) == 20:  # "2026-07-01T08:01:00Z": the common case, without parsing
-            return f"{value[:10]} {value[11:19]}.000000"
-        if len(value) == 27:
-            return f"{value[:10]} {value[11:26]}"
-    parsed = moment(value)
-    return (
-        None
-        if parsed is None
-        else parsed.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    )
-
-
-@dataclass
-class Board:
-    """Every projected table as rows in memory: keyed tables by primary key, others in order.
-
-    Times stay ISO text, as the payloads carry them: `write_board` converts them once per row.
-    """
-
-    keyed: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
-    appended: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    events: int = 0
-    last_seq: int = 0
-    last_occurred_at: str = ""
-    unprojected: Counter[str] = field(default_factory=Counter)
-
-    def rows(self, table: str) -> dict[Any, dict[str, Any]]:
-        return self.keyed[table]
-
-    def append(self, table: str, row: dict[str, Any]) -> None:
-        self.appended[table].append(row)
-
-    def new_row(self, table: str, **values: Any) -> dict[str, Any]:
-        return new_row(table, **values)
-
-
-def new_row(table: str, **values: Any) -> dict[str, Any]:
-    """A full row of `table`: the given values, column defaults for the rest."""
-    return {**column_defaults(table), **values}
-
-
-_DEFAULTS: dict[str, dict[str, Any]] = {}
-
-
-def column_defaults(table: str) -> dict[str, Any]:
-    if table not in _DEFAULTS:
-        _DEFAULTS[table] = {
-            column.name: _scalar_default(column)
-            for column in Base.metadata.tables[table].columns
-            if not (column.primary_key and column.autoincrement is True)
-        }
-    return _DEFAULTS[table]
-
-
-def _scalar_default(column: Column[Any]) -> Any:
-    default = column.default
-    return getattr(default, "arg", None) if default is not None and default.is_scalar else None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Hold the cyclic garbage collector during a bulk fold or write. The board's hundreds of
-    thousands of dicts hold no cycles, yet every collection re-scans them: about a fifth of a
-    replay's CPU time. Whatever garbage a cycle leaves is collected once it is switched back on.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def projected_tables() -> list[Table]:

@@ -14,9 +14,10 @@ from dispatch.adapters.orm import create_schema
 from dispatch.audit.bulk_write import write_board
 from dispatch.audit.compare import Difference, compare_tables
 from dispatch.audit.mirror import read_audit_topic
-from dispatch.audit.projection import Board, projected_tables
-from dispatch.audit.projectors import fold
+from dispatch.audit.projection import projected_tables
 from dispatch.audit.verify import Digest, check_entries, read_head
+from dispatch.service_layer.folds import fold
+from dispatch.service_layer.state import Board
 from events.log import EVENT_LOG, Entry, read_envelopes
 
 

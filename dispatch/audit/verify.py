@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
-from dispatch.audit.projection import sqlite_time
+from dispatch.service_layer.state import sqlite_time
 from events.log import EVENT_LOG, GENESIS_HASH, HEAD, Entry, subject_of_payload
 
 _DIGEST = re.compile(r"^(\d+):([0-9a-f]{64})$")

@@ -1,5 +1,6 @@
 """The clocks routing starts: each new report's arrive clock (from its report time), and each
-assignment's acknowledge clock (with an arrive clock for an incident that has none)."""
+assignment's acknowledge clock (with an arrive clock for an incident that has none). Each is
+decided as an `sla.clocks_started` event; its fold stores the clock rows."""
 
 from __future__ import annotations
 
@@ -8,21 +9,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentRow, SlaClockRow
+from dispatch.service_layer.batch_rows import BatchRows
 from dispatch.service_layer.clocks import (
     DISPATCHER,
     ClockValues,
     IncidentFacts,
     facts_of,
-    insert_clocks,
     policy_of,
     snapshot,
     target_of,
 )
-from dispatch.service_layer.services import Services
-from dispatch.service_layer.unit_of_work import emit_all
+from dispatch.service_layer.unit_of_work import UnitOfWork
 from events.schemas import EventPayload
 from events.schemas.tasks import SlaClocksStarted
 from models.incident import IncidentState
@@ -31,16 +30,15 @@ from models.team import Assignment
 
 
 def start_report_clocks(
-    session: Session,
-    services: Services,
+    uow: UnitOfWork[BatchRows],
     incidents: Sequence[Any],
     now: datetime,
     paused: Collection[str] = (),
 ) -> dict[str, ClockValues]:
     """Start the arrive clock of each new report at its report time (they wait from then);
-    those of the incidents in `paused` (storm duplicates) pause at `now`, and are returned."""
-    policy = policy_of(services)
-    stored, items = [], []
+    returns those of the incidents in `paused` (storm duplicates) as paused at `now`."""
+    policy = policy_of(uow.services)
+    items = []
     paused_clocks: dict[str, ClockValues] = {}
     for incident in incidents:
         facts = facts_of(incident)
@@ -48,10 +46,8 @@ def start_report_clocks(
         started = ClockValues.of(facts.id, clock)
         items.append((facts.region, _started(facts.id, IncidentState.REPORTED, [started])))
         if facts.id in paused:
-            started = paused_clocks[facts.id] = ClockValues.of(facts.id, clock.pause(now))
-        stored.append(started)
-    insert_clocks(session, stored)
-    emit_all(session, services, items, now)
+            paused_clocks[facts.id] = ClockValues.of(facts.id, clock.pause(now))
+    uow.record_all(items, now)
     return paused_clocks
 
 
@@ -71,13 +67,13 @@ def _started(
 
 
 def start_clocks(
-    session: Session, services: Services, assignments: Sequence[Assignment], now: datetime
+    uow: UnitOfWork[BatchRows], assignments: Sequence[Assignment], now: datetime
 ) -> None:
     """Routing stored these assignments: start each team's acknowledge clock (and an arrive
     clock for an incident that has none, e.g. one reported before clocks existed)."""
     if not assignments:
         return
-    policy = policy_of(services)
+    session, policy = uow.session, policy_of(uow.services)
     ids = [a.incident_id for a in assignments]
     incidents = {
         r.id: facts_of(r)
@@ -107,7 +103,6 @@ def start_clocks(
             .where(SlaClockRow.kind == ClockKind.ARRIVE.value)
         )
     )
-    stored: list[ClockValues] = []
     items: list[tuple[str, EventPayload]] = []
     for a in assignments:
         facts = incidents[a.incident_id]
@@ -118,7 +113,5 @@ def start_clocks(
         if a.incident_id not in with_arrive:
             arrive = SlaClock(ClockKind.ARRIVE, facts.reported_at, arrive_target(policy, facts))
             clocks.append(ClockValues.of(facts.id, arrive))
-        stored.extend(clocks)
         items.append((facts.region, _started(facts.id, IncidentState.ASSIGNED, clocks)))
-    insert_clocks(session, stored)
-    emit_all(session, services, items, now)
+    uow.record_all(items, now)

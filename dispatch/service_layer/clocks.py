@@ -1,5 +1,5 @@
 """SLA clocks in the database: the policy's targets, and clock rows beside the pure clocks of
-models/sla.py (clock_starts.py starts the ones routing starts).
+models/sla.py (clock_starts.py starts the ones routing starts; lifecycle.py the others).
 
 Clocks are rows with their deadlines (`sla_clocks`), not timers: the watchdog (watchdog.py)
 asks the database for the clocks whose next warning or deadline has come, so a restart loses
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import SlaClockRow
@@ -23,7 +23,7 @@ from dispatch.config import sla_policy_path
 from dispatch.service_layer.services import Services
 from events.schemas.tasks import ClockSnapshot
 from models.incident import AreaClass, IncidentKind, Priority
-from models.sla import ClockKind, ClockState, SlaClock, SlaPolicy, load_policy
+from models.sla import ClockKind, SlaClock, SlaPolicy, load_policy
 
 DISPATCHER = "dispatcher"  # the actor of routing decisions
 
@@ -51,19 +51,6 @@ def shortest_target(policy: SlaPolicy, kind: ClockKind) -> timedelta:
 # --- clock rows and the pure clocks of models/sla.py -------------------------------------
 
 
-def write_clock(row: SlaClockRow, clock: SlaClock) -> None:
-    """Store a clock, its computed deadline and when the watchdog must next look at it."""
-    row.state = clock.state.value
-    row.target_s = clock.target.total_seconds()
-    row.paused_s = clock.paused_for.total_seconds()
-    row.paused_since = clock.paused_since
-    row.deadline = clock.deadline
-    row.warned_50 = 0.5 in clock.warned
-    row.warned_75 = 0.75 in clock.warned
-    row.next_due_at = clock.next_due_at()
-    row.closed_at = clock.closed_at
-
-
 class ClockValues(NamedTuple):
     """A new clock as an `sla_clocks` row: what routing starts in bulk, with no ORM object per
     clock (an ORM object, its flush and its bookkeeping cost several times the insert)."""
@@ -87,7 +74,8 @@ class ClockValues(NamedTuple):
     def of(
         cls, incident_id: str, clock: SlaClock, *, attempt: int = 1, team_id: str | None = None
     ) -> ClockValues:
-        """The row `write_clock` would store for `clock`."""
+        """The row that stores `clock`: its computed deadline, and when the watchdog must
+        next look at it."""
         return cls(
             incident_id,
             clock.kind.value,
@@ -149,100 +137,10 @@ def target_of(policy: SlaPolicy, kind: ClockKind, incident: IncidentFacts) -> ti
     )
 
 
-def new_clock(
-    session: Session,
-    policy: SlaPolicy,
-    incident: IncidentFacts,
-    kind: ClockKind,
-    started_at: datetime,
-    *,
-    attempt: int = 1,
-    team_id: str | None = None,
-) -> SlaClockRow:
-    row = SlaClockRow(incident_id=incident.id, kind=kind.value, attempt=attempt, team_id=team_id)
-    row.started_at = started_at
-    write_clock(row, SlaClock(kind, started_at, target_of(policy, kind, incident)))
-    session.add(row)
-    cached = cached_clocks(session, incident.id)
-    if cached is not None:
-        cached.append(row)
-    return row
-
-
-_CLOCKS = "everycall.clock_rows"
 CLOCK_TABLE = cast(Table, SlaClockRow.__table__)
 
 
-def preload_clocks(session: Session, incident_ids: Sequence[str]) -> None:
-    """Lock and keep every clock of these incidents in the session, so that commands on them
-    in this transaction need no clock query; for batches such as the simulated crews."""
-    cache: dict[str, list[SlaClockRow]] = {i: [] for i in incident_ids}
-    ids = sorted(cache)
-    for start in range(0, len(ids), 500):
-        rows = session.scalars(
-            select(SlaClockRow)
-            .where(SlaClockRow.incident_id.in_(ids[start : start + 500]))
-            .order_by(SlaClockRow.incident_id, SlaClockRow.id)
-            .with_for_update()
-        )
-        for row in rows:
-            cache[row.incident_id].append(row)
-    session.info.setdefault(_CLOCKS, {}).update(cache)
-
-
 def insert_clocks(session: Session, clocks: Sequence[ClockValues]) -> None:
-    """Store new clocks in one statement; clocks of incidents preloaded in this session
-    (`preload_clocks`) are read back into its cache, so later commands see them."""
-    if not clocks:
-        return
-    session.execute(CLOCK_TABLE.insert(), [c._asdict() for c in clocks])
-    cache: dict[str, list[SlaClockRow]] = session.info.get(_CLOCKS, {})
-    cached = sorted({c.incident_id for c in clocks if c.incident_id in cache})
-    if cached:
-        for incident_id in cached:
-            cache[incident_id].clear()
-        preload_clocks(session, cached)
-
-
-def cached_clocks(session: Session, incident_id: str) -> list[SlaClockRow] | None:
-    cache: dict[str, list[SlaClockRow]] = session.info.get(_CLOCKS, {})
-    return cache.get(incident_id)
-
-
-def preloaded_clocks(session: Session) -> list[SlaClockRow]:
-    """Every clock `preload_clocks` keeps in this session."""
-    cache: dict[str, list[SlaClockRow]] = session.info.get(_CLOCKS, {})
-    return [row for rows in cache.values() for row in rows]
-
-
-def _is_open(row: SlaClockRow) -> bool:
-    return row.closed_at is None and row.state != ClockState.STOPPED.value
-
-
-def open_clocks(session: Session, incident_id: str) -> list[SlaClockRow]:
-    """Clocks not yet closed (running, paused, or breached and still waiting to be done)."""
-    cached = cached_clocks(session, incident_id)
-    if cached is not None:
-        return [row for row in cached if _is_open(row)]
-    return list(
-        session.scalars(
-            select(SlaClockRow)
-            .where(SlaClockRow.incident_id == incident_id)
-            .where(SlaClockRow.closed_at.is_(None))
-            .where(SlaClockRow.state != ClockState.STOPPED.value)
-            .order_by(SlaClockRow.id)
-            .with_for_update()
-        )
-    )
-
-
-def next_attempt(session: Session, incident_id: str, kind: ClockKind) -> int:
-    cached = cached_clocks(session, incident_id)
-    if cached is not None:
-        return 1 + max((r.attempt for r in cached if r.kind == kind.value), default=0)
-    found = session.scalar(
-        select(func.max(SlaClockRow.attempt))
-        .where(SlaClockRow.incident_id == incident_id)
-        .where(SlaClockRow.kind == kind.value)
-    )
-    return int(found or 0) + 1
+    """Store new clocks in one statement."""
+    if clocks:
+        session.execute(CLOCK_TABLE.insert(), [c._asdict() for c in clocks])

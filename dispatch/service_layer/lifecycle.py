@@ -1,113 +1,80 @@
 """What the lifecycle commands share (tasks.py for the teams', incidents.py for the dispatch
-center's): locking the incident, the clocks an action closes and starts, excluding a team, and
-running a command in a transaction of its own that returns the incident as the board shows it.
+center's): the clocks an action closes and starts, and running a command in a unit of work of
+its own that returns the incident as the board shows it.
 
-Each command is one transaction: lock the incident, check the caller (access.py) and the move
-(models/lifecycle.py), change the incident and its SLA clocks (models/sla.py), log the events
-and stage them for Kafka, release the team's load, and return the incident as the board shows
-it. The `*_in` variants do the same inside a caller's transaction (the simulation batches them).
+Each command locks the incident, checks the caller (access.py) and the move
+(models/lifecycle.py), and decides its events: the state after, and the clocks it changes
+(models/sla.py), all in the payload. The unit of work (unit_of_work.py) folds them into the
+rows, logs them and stages them for Kafka. The `*_in` variants run inside a caller's unit of
+work (the simulated crews batch them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from dispatch.adapters.orm import IncidentExclusionRow, IncidentRow, SlaClockRow, clock_of
-from dispatch.service_layer.clocks import (
-    facts_of,
-    new_clock,
-    next_attempt,
-    open_clocks,
-    policy_of,
-    preload_clocks,
-    write_clock,
-)
+from dispatch.adapters.orm import IncidentRow, SlaClockRow, clock_of
+from dispatch.service_layer.clocks import ClockValues, facts_of, policy_of, target_of
 from dispatch.service_layer.services import Services
+from dispatch.service_layer.unit_of_work import Commands, unit_of_work
 from dispatch.views.board import IncidentView, incident_view
-from models.errors import NotFound
 from models.lifecycle import Action
-from models.sla import ClockKind, ClockState, effects_of
-
-_LOCKED = "everycall.locked_incidents"
+from models.sla import ClockKind, ClockState, SlaClock, effects_of
 
 
-def lock_incidents(session: Session, incident_ids: Sequence[str]) -> list[IncidentRow]:
-    """Lock many incidents at once (in id order), so the commands that follow skip the
-    per-incident lock query; for batches such as the simulated crews."""
-    rows = session.scalars(
-        select(IncidentRow)
-        .where(IncidentRow.id.in_(sorted(incident_ids)))
-        .order_by(IncidentRow.id)
-        .with_for_update()
-    ).all()
-    # strong references: the identity map alone would let unused rows be collected
-    session.info.setdefault(_LOCKED, {}).update((r.id, r) for r in rows)
-    preload_clocks(session, [r.id for r in rows])
-    return list(rows)
+def open_clocks(uow: Commands, incident_id: str) -> list[SlaClockRow]:
+    """Clocks not yet closed (running, paused, or breached and still waiting to be done)."""
+    return [
+        row
+        for row in uow.rows.clocks_of(incident_id)
+        if row.closed_at is None and row.state != ClockState.STOPPED.value
+    ]
 
 
-def lock_incident(session: Session, incident_id: str) -> IncidentRow:
-    """The incident, locked for this transaction (at once if `lock_incidents` holds it)."""
-    locked: dict[str, IncidentRow] = session.info.get(_LOCKED, {})
-    row = locked.get(incident_id)
-    if row is None:
-        row = session.get(IncidentRow, incident_id, with_for_update=True)
-    if row is None:
-        raise NotFound(f"no incident {incident_id}")
-    return row
+def next_attempt(uow: Commands, incident_id: str, kind: ClockKind) -> int:
+    clocks = uow.rows.clocks_of(incident_id)
+    return 1 + max((r.attempt for r in clocks if r.kind == kind.value), default=0)
 
 
-def apply_clock_effects(
-    session: Session,
-    services: Services,
-    incident: IncidentRow,
-    action: Action,
-    team_id: str | None,
-    now: datetime,
-) -> list[SlaClockRow]:
-    """Close and start the clocks `action` closes and starts; returns the clocks changed."""
+def changed_clock(row: SlaClockRow, clock: SlaClock, team_id: str | None = None) -> ClockValues:
+    """A stored clock after a change: what its snapshot in the deciding event carries."""
+    return ClockValues.of(
+        row.incident_id, clock, attempt=row.attempt, team_id=team_id or row.team_id
+    )
+
+
+def clock_effects(
+    uow: Commands, incident: IncidentRow, action: Action, team_id: str | None, now: datetime
+) -> list[ClockValues]:
+    """The clocks `action` closes and starts, as they will be after it."""
     effects = effects_of(action)
     changed = []
     if effects.closes:
-        for row in open_clocks(session, incident.id):
+        for row in open_clocks(uow, incident.id):
             verdict = effects.closes.get(ClockKind(row.kind))
             if verdict is None:
                 continue
-            write_clock(row, clock_of(row).close(now, verdict))
-            if row.team_id is None and verdict is ClockState.MET:
-                row.team_id = team_id  # the team that met the arrive or resolve clock
-            changed.append(row)
+            # the team that met the arrive or resolve clock
+            met_by = team_id if row.team_id is None and verdict is ClockState.MET else None
+            changed.append(changed_clock(row, clock_of(row).close(now, verdict), met_by))
+    policy = policy_of(uow.services)
     for kind in effects.starts:
         if kind is ClockKind.ACKNOWLEDGE:
             continue  # started by routing (clock_starts.start_clocks)
-        attempt = next_attempt(session, incident.id, kind)
-        policy = policy_of(services)
-        changed.append(
-            new_clock(
-                session, policy, facts_of(incident), kind, now, attempt=attempt, team_id=team_id
-            )
-        )
+        clock = SlaClock(kind, now, target_of(policy, kind, facts_of(incident)))
+        attempt = next_attempt(uow, incident.id, kind)
+        changed.append(ClockValues.of(incident.id, clock, attempt=attempt, team_id=team_id))
     return changed
 
 
-def exclude_team(session: Session, incident_id: str, team_id: str, reason: str) -> None:
-    """Routing will not choose this team for this incident again."""
-    if session.get(IncidentExclusionRow, (incident_id, team_id)) is None:
-        session.add(
-            IncidentExclusionRow(incident_id=incident_id, team_id=team_id, reason=reason[:200])
-        )
-
-
 def run_command(
-    services: Services, incident_id: str, act: Callable[[Session, datetime], IncidentRow]
+    services: Services, incident_id: str, act: Callable[[Commands, datetime], IncidentRow]
 ) -> IncidentView:
-    """One command in one transaction; returns the incident as the board shows it after."""
+    """One command in a unit of work of its own; returns the incident as the board shows it."""
     now = services.clock.now()
-    with services.sessions.begin() as session:
-        act(session, now)
-        session.flush()
-        return incident_view(session, incident_id)
+    with unit_of_work(services) as uow:
+        act(uow, now)
+        uow.finish()
+        uow.session.flush()
+        return incident_view(uow.session, incident_id)

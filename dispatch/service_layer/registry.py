@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import segno
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import TeamRow, team_record
+from dispatch.adapters.orm import TeamRow
+from dispatch.service_layer import folds
+from dispatch.service_layer.live_rows import LiveRows
 from dispatch.service_layer.services import Services
+from dispatch.service_layer.unit_of_work import unit_of_work
 from events.log import SqlEventLog
 from events.schemas import envelope_for
 from events.schemas.teams import TeamLocated, TeamRegistered, TeamRetired
@@ -35,7 +37,7 @@ _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 def replace_registry(session: Session, teams: Sequence[Team], at: datetime) -> int:
     """Make `teams` the whole registry, inside the caller's transaction (all or nothing):
-    decide the events (retired, registered), then fold each into the rows, as replay does."""
+    decide the events (retired, registered), then fold them into the rows, as replay does."""
     retired = set(session.scalars(select(TeamRow.id))) - {t.id for t in teams}
     events = [
         envelope_for(TeamRetired(team_id=t), producer=PRODUCER, key=t, at=at)
@@ -45,22 +47,9 @@ def replace_registry(session: Session, teams: Sequence[Team], at: datetime) -> i
         envelope_for(TeamRegistered(**t.model_dump()), producer=PRODUCER, key=t.region, at=at)
         for t in teams
     ]
-    session.execute(delete(TeamRow).where(TeamRow.id.in_(retired)))
-    for envelope in events[len(retired) :]:
-        register_team(session, envelope.payload)
+    folds.apply(LiveRows(session), events)
     SqlEventLog().append(session, events)
     return len(teams)
-
-
-def register_team(session: Session, payload: Mapping[str, Any]) -> None:
-    """Fold a `team.registered` payload into its row; a changed record keeps its workload."""
-    record = team_record(payload)
-    row = session.get(TeamRow, record["id"])
-    if row is None:
-        session.add(TeamRow(**record, active_tasks=0))
-        return
-    for name, value in record.items():
-        setattr(row, name, value)
 
 
 def list_teams(session: Session, region: str | None = None) -> list[Team]:
@@ -74,13 +63,12 @@ def report_location(services: Services, team_id: str, lat: float, lon: float) ->
     """A team's location fix: stored for routing and logged, in one transaction."""
     now = services.clock.now()
     located = TeamLocated(team_id=team_id, latitude=lat, longitude=lon, located_at=now)
-    with services.sessions.begin() as session:
-        row = session.get(TeamRow, team_id, with_for_update=True)
+    with unit_of_work(services) as uow:
+        row = uow.session.get(TeamRow, team_id, with_for_update=True)
         if row is None:
             raise LookupError(f"no team {team_id}")
-        row.fix_lat, row.fix_lon, row.fix_at = located.latitude, located.longitude, now
         envelope = envelope_for(located, producer=PRODUCER, key=row.region, at=now)
-        services.event_log.append(session, [envelope])
+        uow.record_envelopes([envelope], now, staged=False)
 
 
 # --- door cards ------------------------------------------------------------------------------

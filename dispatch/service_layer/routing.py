@@ -3,7 +3,8 @@ routing policy (models/routing.py); what no team can take now waits in the queue
 
 One database transaction holds the incidents, the assignments (each with its explanation), the
 team loads, the event log entries and the outbox rows; Kafka offsets are committed by the
-caller only after it.
+caller only after it. Routing decides events; their folds (folds.py) make the rows, which a
+batch writes in bulk (batch_rows.py).
 """
 
 from __future__ import annotations
@@ -12,18 +13,19 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import AssignmentRow, IncidentRow, TeamRow
-from dispatch.adapters.outbox import stage_many
+from dispatch.adapters.orm import IncidentRow
 from dispatch.service_layer import clock_starts, grouping
+from dispatch.service_layer.batch_rows import BatchRows
+from dispatch.service_layer.folds import INCIDENT_FIELDS
 from dispatch.service_layer.intake import dead_letter, decode_records
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.team_pool import cell_owners, exclusions, state_of, team_rows
-from events import topics
+from dispatch.service_layer.unit_of_work import UnitOfWork
 from events.envelope import Envelope
 from events.kafka import Record
 from events.schemas import envelope_for
@@ -34,20 +36,9 @@ from models.policy import dispatch_order
 from models.routing import Choice, Request, TeamPool
 from models.team import SKILL_FOR_KIND, Assignment, latency_ms
 
-_CHUNK = 5_000  # ids per IN (...) list, well under every backend's parameter limit
-# Core statements for the per-incident rows: no ORM bookkeeping per row (about a fifth less)
-INCIDENTS = cast(Table, IncidentRow.__table__)
-ASSIGNMENTS = cast(Table, AssignmentRow.__table__)
-_ASSIGN = (
-    update(INCIDENTS)
-    .where(INCIDENTS.c.id == bindparam("incident_id"))
-    .values(
-        state=bindparam("new_state"),
-        team_id=bindparam("new_team_id"),
-        assigned_at=bindparam("new_assigned_at"),
-        waiting_since=None,
-    )
-)
+Batch = UnitOfWork[BatchRows]  # a routing pass: its rows written in bulk
+# what a routing pass's folds change of a queued incident or a team it books
+_QUEUED_COLUMNS = ("id", "state", "team_id", "assigned_at", "waiting_since")
 
 
 @dataclass
@@ -91,11 +82,14 @@ def handle_incident_records(services: Services, records: Sequence[Record]) -> Ba
         fresh = _drop_duplicates(session, services, decoded.reports)
         outcome.duplicates = len(decoded.reports) - len(fresh)
         dead_letter(session, decoded.rejected, now)
-        services.event_log.append(session, [envelope for envelope, _ in fresh])
-        _store_incidents(session, fresh)
+        batch = UnitOfWork(session, services, BatchRows(session), batched=True)
+        _store_incidents(batch, fresh, now)
+        batch.flush()  # storm grouping looks for masters among these reports too
         # arrive clocks start; storm duplicates merge into their masters and are not routed
-        routable = grouping.on_reported(session, services, [i for _, i in fresh], now)
-        result = _route(session, services, routable, now)
+        routable = grouping.on_reported(batch, [i for _, i in fresh], now)
+        batch.flush()  # routing reads the clocks these reports started
+        result = _route(batch, routable, now)
+        batch.finish()
     outcome.assigned, outcome.queued = result.assigned, result.queued
     outcome.latencies_ms, outcome.by_rule = result.latencies_ms, result.by_rule
     return outcome
@@ -103,7 +97,10 @@ def handle_incident_records(services: Services, records: Sequence[Record]) -> Ba
 
 def route_queue(session: Session, services: Services, now: datetime) -> RoutingResult:
     """Route the waiting (queued) incidents, in the caller's transaction: the idle pass."""
-    return _route(session, services, [], now)
+    batch = UnitOfWork(session, services, BatchRows(session), batched=True)
+    result = _route(batch, [], now)
+    batch.finish()
+    return result
 
 
 def _drop_duplicates(
@@ -123,36 +120,36 @@ def _drop_duplicates(
     return fresh
 
 
-def _store_incidents(session: Session, reports: Sequence[tuple[Envelope, Incident]]) -> None:
-    """New reports, waiting for a team since they were reported."""
-    if not reports:
-        return
-    session.execute(
-        INCIDENTS.insert(),
-        [
-            {
-                **incident.model_dump(mode="python"),
-                "state": IncidentState.REPORTED.value,
-                "report_event_id": envelope.event_id,
-                "team_id": None,
-                "assigned_at": None,
-                "waiting_since": incident.reported_at,
-            }
-            for envelope, incident in reports
-        ],
+def _store_incidents(
+    batch: Batch, reports: Sequence[tuple[Envelope, Incident]], now: datetime
+) -> None:
+    """New reports, waiting for a team since they were reported. Their events are logged as
+    they came (they are on Kafka already); their fold reads each as validated."""
+    batch.record_envelopes(
+        [envelope for envelope, _ in reports],
+        now,
+        staged=False,
+        payloads=[_as_reported(envelope, incident) for envelope, incident in reports],
     )
 
 
-def _route(
-    session: Session, services: Services, fresh: Sequence[Incident], now: datetime
-) -> RoutingResult:
+def _as_reported(envelope: Envelope, incident: Incident) -> dict[str, Any]:
+    """The report's payload, with the defaults its producer left out filled in."""
+    payload = envelope.payload
+    if "reported_at" in payload and all(name in payload for name in INCIDENT_FIELDS):
+        return payload
+    return incident.model_dump(mode="json")
+
+
+def _route(batch: Batch, fresh: Sequence[Incident], now: datetime) -> RoutingResult:
     """Assign the queue and the fresh reports by priority (with ageing); queue the rest."""
-    policy = services.settings.routing
-    queued = _queued_incidents(session)
+    session, policy = batch.session, batch.services.settings.routing
+    queued = _queued_incidents(batch)
     result = RoutingResult()
     if not queued and not fresh:
         return result
     rows, bookable = team_rows(session)
+    batch.rows.load("teams", [{"id": r.id, "active_tasks": r.active_tasks} for r in rows])
     states = [state_of(r, r.id in bookable) for r in rows]
     pool = TeamPool(states, now, policy, cell_owners(rows))
     excluded = exclusions(session, [i.id for i in queued])
@@ -169,10 +166,9 @@ def _route(
         assignments.append(_assignment_of(choice, now))
         result.by_rule[choice.rule.value] += 1
         result.latencies_ms.append(latency_ms(incident.reported_at, now))
-    _store_assignments(session, services, assignments, {i.id: i for i in order}, now)
+    _store_assignments(batch, assignments, {i.id: i for i in order}, now)
     newly_queued = [i for i in unassigned if i.id not in was_queued]
-    _queue(session, services, newly_queued, now)
-    _store_team_loads(session, rows, Counter(a.team_id for a in assignments))
+    _queue(batch, newly_queued, now)
     result.assigned, result.queued, result.waiting = (
         len(assignments),
         len(newly_queued),
@@ -181,13 +177,14 @@ def _route(
     return result
 
 
-def _queued_incidents(session: Session) -> list[Incident]:
+def _queued_incidents(batch: Batch) -> list[Incident]:
     """The queue; on PostgreSQL a concurrent router skips rows another one is routing."""
-    rows = session.scalars(
+    rows = batch.session.scalars(
         select(IncidentRow)
         .where(IncidentRow.state == IncidentState.QUEUED.value)
         .with_for_update(skip_locked=True)
     ).all()
+    batch.rows.load("incidents", [{c: getattr(r, c) for c in _QUEUED_COLUMNS} for r in rows])
     return [_incident_of(row) for row in rows]
 
 
@@ -218,76 +215,41 @@ def _assignment_of(choice: Choice, now: datetime) -> Assignment:
 
 
 def _store_assignments(
-    session: Session,
-    services: Services,
-    assignments: Sequence[Assignment],
-    incidents: dict[str, Incident],
-    now: datetime,
+    batch: Batch, assignments: Sequence[Assignment], incidents: dict[str, Incident], now: datetime
 ) -> None:
     if not assignments:
         return
-    session.execute(ASSIGNMENTS.insert(), [a.model_dump() for a in assignments])
-    clock_starts.start_clocks(session, services, assignments, now)  # each team's acknowledge clock
-    session.execute(
-        _ASSIGN,
-        [
-            {
-                "incident_id": a.incident_id,
-                "new_state": IncidentState.ASSIGNED.value,
-                "new_team_id": a.team_id,
-                "new_assigned_at": a.assigned_at,
-            }
-            for a in assignments
-        ],
-    )
-    envelopes = [_assigned_event(services, a, incidents[a.incident_id]) for a in assignments]
-    services.event_log.append(session, envelopes)
-    stage_many(session, topics.ASSIGNMENTS, envelopes, now)
+    clock_starts.start_clocks(batch, assignments, now)  # each team's acknowledge clock
+    producer = batch.services.settings.producer_name
+    envelopes = [
+        envelope_for(
+            TeamAssigned(**a.model_dump()),
+            producer=producer,
+            key=incidents[a.incident_id].partition_key,
+            at=a.assigned_at,
+        )
+        for a in assignments
+    ]
+    batch.record_envelopes(envelopes, now)
 
 
-def _assigned_event(services: Services, assignment: Assignment, incident: Incident) -> Envelope:
-    payload = TeamAssigned(**assignment.model_dump())
-    return envelope_for(
-        payload,
-        producer=services.settings.producer_name,
-        key=incident.partition_key,
-        at=assignment.assigned_at,
-    )
-
-
-def _queue(
-    session: Session, services: Services, incidents: Sequence[Incident], now: datetime
-) -> None:
-    """Newly waiting incidents: state queued, and an event saying why."""
+def _queue(batch: Batch, incidents: Sequence[Incident], now: datetime) -> None:
+    """Newly waiting incidents: state queued, and an event saying why (logged, not published)."""
     if not incidents:
         return
-    session.execute(
-        update(IncidentRow), [{"id": i.id, "state": IncidentState.QUEUED.value} for i in incidents]
-    )
-    services.event_log.append(
-        session,
-        [
-            envelope_for(
-                IncidentQueued(incident_id=i.id, reason=_why_queued(i)),
-                producer=services.settings.producer_name,
-                key=i.partition_key,
-                at=now,
-            )
-            for i in incidents
-        ],
-    )
+    producer = batch.services.settings.producer_name
+    envelopes = [
+        envelope_for(
+            IncidentQueued(incident_id=i.id, reason=_why_queued(i)),
+            producer=producer,
+            key=i.partition_key,
+            at=now,
+        )
+        for i in incidents
+    ]
+    batch.record_envelopes(envelopes, now, staged=False)
 
 
 def _why_queued(incident: Incident) -> str:
     skill = SKILL_FOR_KIND[incident.kind].value
     return f"no eligible team: none available with capacity left and the skill {skill}"
-
-
-def _store_team_loads(session: Session, rows: Sequence[TeamRow], booked: Counter[str]) -> None:
-    if not booked:
-        return
-    loads = {r.id: r.active_tasks for r in rows}
-    session.execute(
-        update(TeamRow),
-        [{"id": team_id, "active_tasks": loads[team_id] + n} for team_id, n in booked.items()],
-    )

@@ -1,7 +1,11 @@
-"""What a command's transaction writes besides its own rows: its events, logged and staged
-for Kafka, and the team loads it releases. One command writes them at once; inside
-`batched_commands` many commands append their events once, in order, and write each team's
-load once, at the end.
+"""The unit of work: one transaction and everything it writes. Commands decide events and
+`record` them; the unit folds each into the transaction's rows with the folds replay uses
+(folds.py), logs it and stages it for Kafka. The rows are a backend of their own: the
+session's ORM rows for commands (live_rows.py), or a routing batch's board written in bulk
+(batch_rows.py).
+
+Batched, many commands share one unit: their events are logged once, in order, at the end,
+and the rows flushed after them (events first, then team loads: the lock order of clocks.py).
 """
 
 from __future__ import annotations
@@ -10,96 +14,100 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import groupby
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import TeamRow
 from dispatch.adapters.outbox import stage_many
+from dispatch.service_layer import folds
+from dispatch.service_layer.live_rows import LiveRows
 from dispatch.service_layer.services import Services
+from dispatch.service_layer.state import State
 from events import topics
 from events.envelope import Envelope
 from events.schemas import EventPayload, envelope_for
 
 
-def emit(
-    session: Session,
-    services: Services,
-    region: str,
-    payloads: Sequence[EventPayload],
-    now: datetime,
-) -> None:
-    """Log one incident's events and stage them for Kafka, in the caller's transaction."""
-    emit_all(session, services, [(region, p) for p in payloads], now)
+class Rows(State, Protocol):
+    def flush(self) -> None:
+        """Write what the folds changed and has not been written yet."""
 
 
-def emit_all(
-    session: Session,
-    services: Services,
-    items: Sequence[tuple[str, EventPayload]],
-    now: datetime,
-) -> None:
-    """Log events keyed by region and stage them for Kafka, in one append (or, inside
-    `batched_commands`, when the batch ends)."""
-    producer = services.settings.producer_name
-    envelopes = [
-        envelope_for(p, producer=producer, key=region or "unknown", at=now) for region, p in items
-    ]
-    pending = session.info.get(_PENDING)
-    if pending is not None:
-        pending.extend((e, now) for e in envelopes)
-        return
-    _log_and_stage(session, services, [(e, now) for e in envelopes])
+R = TypeVar("R", bound=Rows)
 
 
-def _log_and_stage(
-    session: Session, services: Services, envelopes: Sequence[tuple[Envelope, datetime]]
-) -> None:
-    services.event_log.append(session, [e for e, _ in envelopes])
-    for at, run in groupby(envelopes, key=lambda pair: pair[1]):
-        stage_many(session, topics.ASSIGNMENTS, [e for e, _ in run], at)
+class _Recorded(NamedTuple):
+    envelope: Envelope
+    at: datetime
+    staged: bool  # published on Kafka (reports that came from Kafka are only logged)
 
 
-_PENDING = "everycall.pending_events"
-_RELEASES = "everycall.pending_releases"
+class UnitOfWork(Generic[R]):
+    """A transaction's rows, event log and outbox, for the commands that run in it."""
+
+    def __init__(self, session: Session, services: Services, rows: R, *, batched: bool) -> None:
+        self.session = session
+        self.services = services
+        self.rows = rows
+        self._pending: list[_Recorded] | None = [] if batched else None
+
+    def record(self, region: str, payloads: Sequence[EventPayload], now: datetime) -> None:
+        """One incident's decided events."""
+        self.record_all([(region, p) for p in payloads], now)
+
+    def record_all(self, items: Sequence[tuple[str, EventPayload]], now: datetime) -> None:
+        """Decided events keyed by region (their partition key), logged and staged."""
+        producer = self.services.settings.producer_name
+        envelopes = [
+            envelope_for(p, producer=producer, key=region or "unknown", at=now)
+            for region, p in items
+        ]
+        self.record_envelopes(envelopes, now)
+
+    def record_envelopes(
+        self,
+        envelopes: Sequence[Envelope],
+        at: datetime,
+        *,
+        staged: bool = True,
+        payloads: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
+        """Events in their envelopes: folded into the rows (from `payloads` as validated, when
+        given), logged, and staged unless not."""
+        folds.apply(self.rows, envelopes, payloads)
+        recorded = [_Recorded(e, at, staged) for e in envelopes]
+        if self._pending is not None:
+            self._pending.extend(recorded)
+            return
+        self._log_and_stage(recorded)
+        self.rows.flush()
+
+    def flush(self) -> None:
+        """Write the rows now, for a query that must see them; a batch's events wait."""
+        self.rows.flush()
+
+    def finish(self) -> None:
+        """Write what a batch kept for its end: its events, then the rows."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._log_and_stage(pending)
+        self.rows.flush()
+
+    def _log_and_stage(self, recorded: Sequence[_Recorded]) -> None:
+        self.services.event_log.append(self.session, [r.envelope for r in recorded])
+        for (at, staged), run in groupby(recorded, key=lambda r: (r.at, r.staged)):
+            if staged:
+                stage_many(self.session, topics.ASSIGNMENTS, [r.envelope for r in run], at)
+
+
+Commands = UnitOfWork[LiveRows]  # the unit the lifecycle commands run in
 
 
 @contextmanager
-def batched_commands(session: Session, services: Services) -> Iterator[None]:
-    """Many commands in one transaction: their events are appended once, in order, and the
-    team loads they release are written once, at the end (events first, then teams: the lock
-    order routing uses)."""
-    session.info[_PENDING], session.info[_RELEASES] = [], {}
-    try:
-        yield
-        pending, releases = session.info[_PENDING], session.info[_RELEASES]
-    finally:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_RELEASES, None)
-    if pending:
-        _log_and_stage(session, services, pending)
-    for team_id in sorted(releases):
-        tasks, finished_at = releases[team_id]
-        _release(session, team_id, tasks, finished_at)
-
-
-def release_team(
-    session: Session, team_id: str | None, *, finished_at: datetime | None = None
-) -> None:
-    """One task fewer for the team; `finished_at` when it finished the job (rest rotation)."""
-    if team_id is None:
-        return
-    releases: dict[str, tuple[int, datetime | None]] | None = session.info.get(_RELEASES)
-    if releases is None:
-        _release(session, team_id, 1, finished_at)
-        return
-    tasks, finished = releases.get(team_id, (0, None))
-    releases[team_id] = (tasks + 1, finished_at or finished)
-
-
-def _release(session: Session, team_id: str, tasks: int, finished_at: datetime | None) -> None:
-    team = session.get(TeamRow, team_id, with_for_update=True)
-    if team is None:  # retired from the registry since: nothing to release
-        return
-    team.active_tasks = max(0, team.active_tasks - tasks)
-    if finished_at is not None:
-        team.last_finished_at = finished_at
+def unit_of_work(services: Services, *, batched: bool = False) -> Iterator[Commands]:
+    """A new transaction as a unit of work for commands: committed when the block ends, rolled
+    back if it raises."""
+    with services.sessions.begin() as session:
+        uow = UnitOfWork(session, services, LiveRows(session), batched=batched)
+        yield uow
+        uow.finish()

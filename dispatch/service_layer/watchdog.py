@@ -11,23 +11,19 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentRow, SlaClockRow, clock_of
 from dispatch.service_layer.clocks import (
-    cached_clocks,
+    ClockValues,
     facts_of,
     policy_of,
-    preload_clocks,
-    preloaded_clocks,
     shortest_target,
     snapshot,
     target_of,
-    write_clock,
 )
-from dispatch.service_layer.lifecycle import exclude_team
+from dispatch.service_layer.lifecycle import changed_clock
 from dispatch.service_layer.services import Services
-from dispatch.service_layer.unit_of_work import batched_commands, emit, release_team
+from dispatch.service_layer.unit_of_work import Commands, unit_of_work
 from events.schemas.tasks import IncidentEscalated, SlaBreached, SlaWarning, TaskReassigned
 from models.incident import IncidentState
 from models.lifecycle import WAITING, Action, transition
@@ -42,8 +38,7 @@ def supervisor_of(region: str) -> str:
 
 
 def escalate(
-    session: Session,
-    services: Services,
+    uow: Commands,
     incident: IncidentRow,
     reason: str,
     now: datetime,
@@ -53,7 +48,6 @@ def escalate(
     if incident.escalated:
         return False
     transition(incident.state, Action.ESCALATE, f"incident {incident.id}")
-    incident.escalated = True
     payload = IncidentEscalated(
         incident_id=incident.id,
         actor=actor,
@@ -63,7 +57,7 @@ def escalate(
         reason=reason,
         escalated_at=now,
     )
-    emit(session, services, incident.region, [payload], now)
+    uow.record(incident.region, [payload], now)
     return True
 
 
@@ -100,40 +94,28 @@ def watchdog_has_work(services: Services) -> bool:
 
 def run_watchdog(services: Services, limit: int = 5000) -> WatchdogOutcome:
     """Act on every clock whose warning or deadline has come, and on long waits, in one
-    transaction; returns what it did."""
+    batched unit of work; returns what it did."""
     now = services.clock.now()
     outcome = WatchdogOutcome()
-    with services.sessions.begin() as session, batched_commands(session, services):
-        due_ids = session.execute(
+    with unit_of_work(services, batched=True) as uow:
+        due_ids = uow.session.execute(
             select(SlaClockRow.id, SlaClockRow.incident_id)
             .where(SlaClockRow.next_due_at <= now)
             .order_by(SlaClockRow.next_due_at)
             .limit(limit)
         ).all()
-        incidents = _lock_incidents(session, {incident_id for _, incident_id in due_ids})
-        preload_clocks(session, list(incidents))
+        uow.rows.lock_incidents([incident_id for _, incident_id in due_ids])
         due = {clock_id for clock_id, _ in due_ids}
-        clocks = [row for row in preloaded_clocks(session) if row.id in due]
+        clocks = [row for row in uow.rows.loaded_clocks() if row.id in due]
         clocks.sort(key=lambda row: (row.next_due_at or now, row.id))
         for row in clocks:
-            _act_on_clock(session, services, row, incidents[row.incident_id], now, outcome)
-        _escalate_long_waits(session, services, now, outcome)
+            _act_on_clock(uow, row, uow.rows.incident(row.incident_id), now, outcome)
+        _escalate_long_waits(uow, now, outcome)
     return outcome
 
 
-def _lock_incidents(session: Session, ids: set[str]) -> dict[str, IncidentRow]:
-    rows = session.scalars(
-        select(IncidentRow)
-        .where(IncidentRow.id.in_(sorted(ids)))
-        .order_by(IncidentRow.id)
-        .with_for_update()
-    ).all()
-    return {row.id: row for row in rows}
-
-
 def _act_on_clock(
-    session: Session,
-    services: Services,
+    uow: Commands,
     row: SlaClockRow,
     incident: IncidentRow,
     now: datetime,
@@ -143,8 +125,8 @@ def _act_on_clock(
     for due in clock.due(now):
         if due.fraction is not None:
             clock = clock.warn(due.fraction)
-            write_clock(row, clock)
-            emit(session, services, incident.region, [_warning(row, incident, due.fraction)], now)
+            warning = _warning(changed_clock(row, clock), incident, due.fraction)
+            uow.record(incident.region, [warning], now)
             outcome.warned += 1
             continue
         outcome.breached += 1
@@ -154,13 +136,13 @@ def _act_on_clock(
             and incident.team_id == row.team_id
         )
         if withdrawable:
-            withdraw_task(session, services, incident, row, now, outcome)
+            withdraw_task(uow, incident, row, now, outcome)
         else:
-            write_clock(row, clock.breach())
-            emit(session, services, incident.region, [_breach(row, incident)], now)
+            breach = _breach(changed_clock(row, clock.breach()), incident, incident.state)
+            uow.record(incident.region, [breach], now)
 
 
-def _warning(row: SlaClockRow, incident: IncidentRow, fraction: float) -> SlaWarning:
+def _warning(row: ClockValues, incident: IncidentRow, fraction: float) -> SlaWarning:
     return SlaWarning(
         incident_id=incident.id,
         actor=WATCHDOG,
@@ -173,11 +155,11 @@ def _warning(row: SlaClockRow, incident: IncidentRow, fraction: float) -> SlaWar
     )
 
 
-def _breach(row: SlaClockRow, incident: IncidentRow) -> SlaBreached:
+def _breach(row: ClockValues, incident: IncidentRow, state: str) -> SlaBreached:
     return SlaBreached(
         incident_id=incident.id,
         actor=WATCHDOG,
-        state=incident.state,
+        state=state,
         clocks=[snapshot(row)],
         kind=row.kind,
         team_id=row.team_id,
@@ -186,8 +168,7 @@ def _breach(row: SlaClockRow, incident: IncidentRow) -> SlaBreached:
 
 
 def withdraw_task(
-    session: Session,
-    services: Services,
+    uow: Commands,
     incident: IncidentRow,
     clock_row: SlaClockRow,
     now: datetime,
@@ -197,61 +178,50 @@ def withdraw_task(
     incident for the next eligible team; escalate at the second miss."""
     step = transition(incident.state, Action.WITHDRAW, f"incident {incident.id}")
     team_id = str(incident.team_id)
-    write_clock(clock_row, clock_of(clock_row).close(now, ClockState.BREACHED))
-    clocks = cached_clocks(session, incident.id)
-    if clocks is None:
-        clocks = list(
-            session.scalars(select(SlaClockRow).where(SlaClockRow.incident_id == incident.id))
-        )
+    missed = changed_clock(clock_row, clock_of(clock_row).close(now, ClockState.BREACHED))
     misses = 1 + sum(
         1
-        for row in clocks
+        for row in uow.rows.clocks_of(incident.id)
         if row.kind == ClockKind.ACKNOWLEDGE.value
         and row.state == ClockState.BREACHED.value
         and row is not clock_row
     )
     minutes = round(clock_row.target_s / 60, 1)
     reason = f"no acknowledgement within {minutes:g} min"
-    incident.state, incident.team_id = step.target.value, None
-    incident.waiting_since = now
-    exclude_team(session, incident.id, team_id, reason)
-    breach = _breach(clock_row, incident)
     reassigned = TaskReassigned(
         incident_id=incident.id,
         actor=WATCHDOG,
-        state=incident.state,
-        clocks=[snapshot(clock_row)],
+        state=step.target.value,
+        clocks=[snapshot(missed)],
         from_team_id=team_id,
         reason=reason,
         misses=misses,
         withdrawn_at=now,
     )
-    emit(session, services, incident.region, [breach, reassigned], now)
+    breach = _breach(missed, incident, step.target.value)
+    uow.record(incident.region, [breach, reassigned], now)
     outcome.reassigned += 1
     if misses >= ESCALATE_AFTER_MISSES and escalate(
-        session, services, incident, f"{misses} acknowledgement deadlines missed", now
+        uow, incident, f"{misses} acknowledgement deadlines missed", now
     ):
         outcome.escalated += 1
-    release_team(session, team_id)
 
 
-def _escalate_long_waits(
-    session: Session, services: Services, now: datetime, outcome: WatchdogOutcome
-) -> None:
+def _escalate_long_waits(uow: Commands, now: datetime, outcome: WatchdogOutcome) -> None:
     """An incident that waited a whole acknowledge target with no team: no eligible team."""
-    policy = policy_of(services)
+    policy = policy_of(uow.services)
     shortest = shortest_target(policy, ClockKind.ACKNOWLEDGE)
-    waiting_ids = session.scalars(
+    waiting_ids = uow.session.scalars(
         select(IncidentRow.id)
         .where(IncidentRow.state.in_([s.value for s in WAITING]))
         .where(IncidentRow.escalated.is_(False))
         .where(IncidentRow.waiting_since <= now - shortest)
     ).all()
-    for incident in _lock_incidents(session, set(waiting_ids)).values():
+    for incident in uow.rows.lock_incidents(waiting_ids):
         target = target_of(policy, ClockKind.ACKNOWLEDGE, facts_of(incident))
         if incident.waiting_since is None or incident.waiting_since > now - target:
             continue
         minutes = round(target.total_seconds() / 60, 1)
         reason = f"no eligible team within {minutes:g} min"
-        if escalate(session, services, incident, reason, now):
+        if escalate(uow, incident, reason, now):
             outcome.escalated += 1

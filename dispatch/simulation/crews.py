@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import AssignmentRow, IncidentRow
 from dispatch.service_layer.access import SystemCaller
-from dispatch.service_layer.lifecycle import lock_incidents
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tasks import (
     acknowledge_in,
@@ -24,7 +23,7 @@ from dispatch.service_layer.tasks import (
     mark_on_scene_in,
     resolve_in,
 )
-from dispatch.service_layer.unit_of_work import batched_commands
+from dispatch.service_layer.unit_of_work import unit_of_work
 
 SPEED_KMH = 40.0
 
@@ -118,19 +117,19 @@ def act_as_crews(
     """Every crew does what is due by now, all in one transaction; returns steps taken."""
     now = services.clock.now()
     distances = {} if distances is None else distances
-    with services.sessions.begin() as session, batched_commands(session, services):
+    with unit_of_work(services, batched=True) as uow:
         due = [
             (task, step)
-            for task in open_tasks(session, distances)
+            for task in open_tasks(uow.session, distances)
             if (step := next_step(habits, task, now))
         ]
-        lock_incidents(session, [task.incident_id for task, _ in due])
+        uow.rows.lock_incidents([task.incident_id for task, _ in due])
         for task, step in due:
             crew = SystemCaller(role="team", team_id=task.team_id, name=f"sim-crew:{task.team_id}")
             if step == "resolve":
-                resolve_in(session, services, task.incident_id, crew, "simulated crew", now)
+                resolve_in(uow, task.incident_id, crew, "simulated crew", now)
             else:
-                STEPS[step](session, services, task.incident_id, crew, now)
+                STEPS[step](uow, task.incident_id, crew, now)
     return len(due)
 
 

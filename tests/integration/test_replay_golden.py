@@ -15,8 +15,8 @@ from sqlalchemy.pool import StaticPool
 
 from dispatch.adapters.orm import create_schema
 from dispatch.audit.bulk_write import write_board
-from dispatch.audit.projectors import fold
 from dispatch.audit.verify import check_entries
+from dispatch.service_layer.folds import fold
 from events import schemas
 from events.schemas.incidents import IncidentQueued
 from tests.golden.golden import load_log, state_of

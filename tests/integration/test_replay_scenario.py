@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from dispatch.adapters.orm import make_engine
 from dispatch.adapters.outbox import publish_log_tail, relay
-from dispatch.audit.projectors import PROJECTORS
 from dispatch.audit.replay import ReplayResult, kafka_entries, replay
 from dispatch.audit.source import open_read_only
 from dispatch.audit.verify import read_head
 from dispatch.entrypoints.cli.main import app
+from dispatch.service_layer.folds import PROJECTORS
 from dispatch.service_layer.services import Services
 from events.log import LoggedEvent
 from tests.conftest import drop_postgres_database, fresh_postgres_database

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from dispatch.audit.projection import Event
-from dispatch.audit.projectors import PROJECTORS, fold, projects
 from dispatch.audit.verify import GENESIS, Digest, check_entries
+from dispatch.service_layer.folds import PROJECTORS, fold, projects
+from dispatch.service_layer.state import Event
 from events.envelope import Envelope
 from events.log import Entry, chain_hash
 from events.schemas import EventPayload, register, register_upcaster

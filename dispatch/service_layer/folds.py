@@ -1,21 +1,32 @@
-"""One projector per event type: how each logged event changes the projected tables, and the
-fold that applies a log's events in order to a board (projection.py)."""
+"""One fold per event type: how each event changes the state tables. Replay folds a log's
+events in order into a board (`fold`); the live write side folds each transaction's events
+into its rows as it decides them (unit_of_work.py). Both call these functions and no other
+code changes those rows, so replay equals live by construction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
 from dispatch.adapters.orm import team_record
-from dispatch.audit.projection import Board, Event, column_defaults, gc_paused, moment, new_row
+from dispatch.service_layer.state import (
+    Board,
+    Event,
+    State,
+    column_defaults,
+    gc_paused,
+    moment,
+    new_row,
+)
+from events.envelope import Envelope
 from events.log import Entry
 from events.schemas import EventRejected, latest_version, upcast_payload
 from models.sla import ClockKind, ClockState, SlaClock
 
-Projector = Callable[[Board, Event], None]
+Projector = Callable[[State, Event], None]
 PROJECTORS: dict[str, Projector] = {}
 
 
@@ -86,7 +97,7 @@ INCIDENT_FIELDS = (
 
 
 @projects("incident.reported")
-def incident_reported(board: Board, event: Event) -> None:
+def incident_reported(board: State, event: Event) -> None:
     p = event.payload
     board.rows("incidents")[p["id"]] = board.new_row(
         "incidents",
@@ -100,12 +111,12 @@ def incident_reported(board: Board, event: Event) -> None:
 
 
 @projects("incident.queued")
-def incident_queued(board: Board, event: Event) -> None:
+def incident_queued(board: State, event: Event) -> None:
     board.rows("incidents")[event.payload["incident_id"]]["state"] = "queued"
 
 
 @projects("team.assigned")
-def team_assigned(board: Board, event: Event) -> None:
+def team_assigned(board: State, event: Event) -> None:
     p = event.payload
     assigned_at = p["assigned_at"]
     incident = board.rows("incidents")[p["incident_id"]]
@@ -128,7 +139,7 @@ def team_assigned(board: Board, event: Event) -> None:
 
 
 @projects("task.resolved")
-def task_resolved(board: Board, event: Event) -> None:
+def task_resolved(board: State, event: Event) -> None:
     p = event.payload
     resolved_at = p["resolved_at"]
     _lifecycle(board, p, default_state="resolved").update(resolved_at=resolved_at)
@@ -136,23 +147,20 @@ def task_resolved(board: Board, event: Event) -> None:
 
 
 def _change_load(
-    board: Board, team_id: str | None, delta: int, finished_at: str | None = None
+    board: State, team_id: str | None, delta: int, finished_at: str | None = None
 ) -> None:
-    team = board.rows("teams").get(team_id) if team_id else None
-    if team is None:  # a retired team's tasks no longer count anywhere
-        return
-    team["active_tasks"] = max(0, team["active_tasks"] + delta)
-    if finished_at is not None:
-        team["last_finished_at"] = finished_at
+    board.change_load(team_id, delta, finished_at)
 
 
 # --- the lifecycle: every payload carries the state after it and its clocks -----------------
 
 
-def _lifecycle(board: Board, p: dict[str, Any], default_state: str = "") -> dict[str, Any]:
+def _lifecycle(
+    board: State, p: dict[str, Any], default_state: str = ""
+) -> MutableMapping[str, Any]:
     """The incident after a lifecycle event: its state as the event says, clocks upserted."""
     incident_id = p["incident_id"]
-    incident = board.keyed["incidents"][incident_id]
+    incident: MutableMapping[str, Any] = board.keyed["incidents"][incident_id]
     state = p.get("state") or default_state
     if state:
         incident["state"] = state
@@ -170,7 +178,7 @@ def _lifecycle(board: Board, p: dict[str, Any], default_state: str = "") -> dict
 
 def clock_row(kept: dict[str, Any]) -> dict[str, Any]:
     """A clock's row from its snapshot: the deadline it carries, and when it is next due."""
-    c = kept["snapshot"]
+    c: dict[str, Any] = kept["snapshot"]
     target = timedelta(minutes=c["target_minutes"])
     started_at, deadline = c["started_at"], c["deadline"]  # ISO text, stored as such
     # exact from the deadline: the snapshot's minutes are rounded
@@ -211,7 +219,7 @@ def _next_due_at(c: dict[str, Any], target: timedelta, paused_for: timedelta) ->
 FINISHERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"sla_clocks": clock_row}
 
 
-def _exclude(board: Board, incident_id: str, team_id: str, reason: str) -> None:
+def _exclude(board: State, incident_id: str, team_id: str, reason: str) -> None:
     board.rows("incident_exclusions").setdefault(
         (incident_id, team_id),
         board.new_row(
@@ -223,26 +231,26 @@ def _exclude(board: Board, incident_id: str, team_id: str, reason: str) -> None:
 @projects(
     "sla.clocks_started", "sla.warning", "sla.breached", "task.departed", "incident.reprioritized"
 )
-def clocks_moved(board: Board, event: Event) -> None:
+def clocks_moved(board: State, event: Event) -> None:
     incident = _lifecycle(board, event.payload)
     if event.type == "incident.reprioritized":
         incident["priority"] = event.payload["new_priority"]
 
 
 @projects("task.acknowledged")
-def task_acknowledged(board: Board, event: Event) -> None:
+def task_acknowledged(board: State, event: Event) -> None:
     p = event.payload
     _lifecycle(board, p).update(acknowledged_at=p["acknowledged_at"])
 
 
 @projects("task.arrived")
-def task_arrived(board: Board, event: Event) -> None:
+def task_arrived(board: State, event: Event) -> None:
     p = event.payload
     _lifecycle(board, p).update(arrived_at=p["arrived_at"])
 
 
 @projects("task.declined")
-def task_declined(board: Board, event: Event) -> None:
+def task_declined(board: State, event: Event) -> None:
     p = event.payload
     incident = _lifecycle(board, p)
     incident.update(team_id=None, acknowledged_at=None, waiting_since=p["declined_at"])
@@ -251,7 +259,7 @@ def task_declined(board: Board, event: Event) -> None:
 
 
 @projects("task.reassigned")
-def task_reassigned(board: Board, event: Event) -> None:
+def task_reassigned(board: State, event: Event) -> None:
     p = event.payload
     incident = _lifecycle(board, p)
     incident.update(team_id=None, waiting_since=p["withdrawn_at"])
@@ -260,19 +268,19 @@ def task_reassigned(board: Board, event: Event) -> None:
 
 
 @projects("incident.escalated")
-def incident_escalated(board: Board, event: Event) -> None:
+def incident_escalated(board: State, event: Event) -> None:
     _lifecycle(board, event.payload)["escalated"] = True
 
 
 @projects("incident.cancelled")
-def incident_cancelled(board: Board, event: Event) -> None:
+def incident_cancelled(board: State, event: Event) -> None:
     p = event.payload
     _lifecycle(board, p, default_state="cancelled")["waiting_since"] = None
     _change_load(board, p.get("released_team_id"), -1)
 
 
 @projects("incident.merged")
-def incident_merged(board: Board, event: Event) -> None:
+def incident_merged(board: State, event: Event) -> None:
     p = event.payload
     _lifecycle(board, p, default_state="merged").update(
         master_id=p["master_id"], waiting_since=None
@@ -280,7 +288,7 @@ def incident_merged(board: Board, event: Event) -> None:
 
 
 @projects("incident.unlinked")
-def incident_unlinked(board: Board, event: Event) -> None:
+def incident_unlinked(board: State, event: Event) -> None:
     incident = _lifecycle(board, event.payload)
     incident.update(master_id=None, waiting_since=event.occurred_at)
 
@@ -289,7 +297,7 @@ def incident_unlinked(board: Board, event: Event) -> None:
 
 
 @projects("team.registered")
-def team_registered(board: Board, event: Event) -> None:
+def team_registered(board: State, event: Event) -> None:
     p = event.payload
     record = team_record(p)
     teams = board.rows("teams")
@@ -300,13 +308,33 @@ def team_registered(board: Board, event: Event) -> None:
 
 
 @projects("team.retired")
-def team_retired(board: Board, event: Event) -> None:
+def team_retired(board: State, event: Event) -> None:
     board.rows("teams").pop(event.payload["team_id"], None)
 
 
 @projects("team.located")
-def team_located(board: Board, event: Event) -> None:
+def team_located(board: State, event: Event) -> None:
     p = event.payload
     team = board.rows("teams").get(p["team_id"])
     if team is not None:
         team.update(fix_lat=p["latitude"], fix_lon=p["longitude"], fix_at=p["located_at"])
+
+
+def apply(
+    state: State,
+    envelopes: Sequence[Envelope],
+    payloads: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    """Fold events as the live write side decides them. `payloads`, when given, are the
+    envelopes' payloads as validated (a report from Kafka may leave fields to their defaults)."""
+    if payloads is None:
+        payloads = [envelope.payload for envelope in envelopes]
+    for envelope, payload in zip(envelopes, payloads, strict=True):
+        projector, newest = _route(envelope.type)
+        if projector is None:
+            continue
+        if envelope.version != newest:
+            payload = upcast_payload(envelope.type, envelope.version, payload, newest)
+        occurred_at = envelope.occurred_at.isoformat()
+        event = Event(0, envelope.event_id, envelope.type, occurred_at, envelope.producer, payload)
+        projector(state, event)
