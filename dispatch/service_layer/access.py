@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 from sqlalchemy import select
 
@@ -26,7 +25,8 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: the role decides what they may do; `name` is the actor in the event log."""
+    """Who acts: a person or machine through the API, or an in-process actor (the simulated
+    crews, the demo). The role decides what they may do; `actor` names them in the event log."""
 
     role: Role
     team_id: str | None = None  # set only for Role.TEAM
@@ -34,36 +34,9 @@ class Caller:
 
     @property
     def actor(self) -> str:
-        return self.name or self.role.value
-
-
-class Actor(Protocol):
-    """Who acts on an incident; a Caller or a SystemCaller fits. Only its role, team and name
-    matter to the lifecycle."""
-
-    @property
-    def role(self) -> str: ...
-
-    @property
-    def team_id(self) -> str | None: ...
-
-    @property
-    def name(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class SystemCaller:
-    """A caller for in-process actors (the simulation's crews, the demo)."""
-
-    role: str = "dispatcher"
-    team_id: str | None = None
-    name: str = "system"
-
-
-def actor_of(caller: Actor) -> str:
-    if caller.name:
-        return caller.name
-    return f"team:{caller.team_id}" if str(caller.role) == "team" else str(caller.role)
+        if self.name:
+            return self.name
+        return f"team:{self.team_id}" if self.role is Role.TEAM else self.role.value
 
 
 # --- the HTTP API's gate --------------------------------------------------------------------
@@ -106,16 +79,15 @@ def check_may_report(caller: Caller) -> None:
         raise Forbidden(f"a {caller.role.value} may not report incidents")
 
 
-def check_team(caller: Actor, incident: IncidentRow) -> None:
+def check_team(caller: Caller, incident: IncidentRow) -> None:
     """A team acts on its own tasks only; the dispatch center may act for any team."""
-    role = str(caller.role)
-    if role == "team":
+    if caller.role is Role.TEAM:
         if caller.team_id is None or caller.team_id != incident.team_id:
             raise Forbidden(f"incident {incident.id} is not a task of team {caller.team_id}")
-    elif role not in DISPATCH_ROLES:
-        raise Forbidden(f"a caller with role {role} cannot act on tasks")
+    elif caller.role.value not in DISPATCH_ROLES:
+        raise Forbidden(f"a caller with role {caller.role.value} cannot act on tasks")
 
 
-def check_dispatcher(caller: Actor, what: str) -> None:
-    if str(caller.role) not in DISPATCH_ROLES:
+def check_dispatcher(caller: Caller, what: str) -> None:
+    if caller.role.value not in DISPATCH_ROLES:
         raise Forbidden(f"only the dispatch center can {what}")

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from dispatch.adapters.orm import IncidentRow, clock_of
-from dispatch.service_layer.access import Actor, actor_of, check_dispatcher
+from dispatch.service_layer.access import Caller, check_dispatcher
 from dispatch.service_layer.clocks import facts_of, policy_of, snapshot, target_of
 from dispatch.service_layer.lifecycle import changed_clock, clock_effects, open_clocks, run_command
 from dispatch.service_layer.services import Services
@@ -21,7 +21,7 @@ from models.sla import ClockState
 
 
 def cancel_in(
-    uow: Commands, incident_id: str, caller: Actor, reason: str, now: datetime
+    uow: Commands, incident_id: str, caller: Caller, reason: str, now: datetime
 ) -> IncidentRow:
     """Called off (false alarm, handled otherwise): clocks stop, the team is freed."""
     check_dispatcher(caller, "cancel an incident")
@@ -32,7 +32,7 @@ def cancel_in(
     clocks = clock_effects(uow, incident, Action.CANCEL, released, now)
     payload = IncidentCancelled(
         incident_id=incident.id,
-        actor=actor_of(caller),
+        actor=caller.actor,
         state=step.target.value,
         clocks=[snapshot(c) for c in clocks],
         reason=reason,
@@ -44,7 +44,7 @@ def cancel_in(
 
 
 def change_priority_in(
-    uow: Commands, incident_id: str, caller: Actor, priority: Priority, now: datetime
+    uow: Commands, incident_id: str, caller: Caller, priority: Priority, now: datetime
 ) -> IncidentRow:
     """New priority; running clocks get its targets, counted from their original start."""
     check_dispatcher(caller, "change a priority")
@@ -61,7 +61,7 @@ def change_priority_in(
             changed.append(changed_clock(row, clock.retarget(target_of(policy, clock.kind, facts))))
     payload = IncidentReprioritized(
         incident_id=incident.id,
-        actor=actor_of(caller),
+        actor=caller.actor,
         state=incident.state,
         clocks=[snapshot(c) for c in changed],
         old_priority=old.value,
@@ -72,7 +72,7 @@ def change_priority_in(
 
 
 def unlink_duplicate_in(
-    uow: Commands, incident_id: str, caller: Actor, now: datetime
+    uow: Commands, incident_id: str, caller: Caller, now: datetime
 ) -> IncidentRow:
     """Not a duplicate after all: queued to be routed on its own; its clocks resume."""
     check_dispatcher(caller, "unlink a duplicate")
@@ -83,7 +83,7 @@ def unlink_duplicate_in(
     ]
     payload = IncidentUnlinked(
         incident_id=incident.id,
-        actor=actor_of(caller),
+        actor=caller.actor,
         state=step.target.value,
         clocks=[snapshot(c) for c in changed],
         former_master_id=str(incident.master_id),
@@ -92,7 +92,7 @@ def unlink_duplicate_in(
     return incident
 
 
-def cancel(services: Services, incident_id: str, caller: Actor, reason: str) -> IncidentView:
+def cancel(services: Services, incident_id: str, caller: Caller, reason: str) -> IncidentView:
     return run_command(
         services,
         incident_id,
@@ -101,7 +101,7 @@ def cancel(services: Services, incident_id: str, caller: Actor, reason: str) -> 
 
 
 def change_priority(
-    services: Services, incident_id: str, caller: Actor, priority: Priority
+    services: Services, incident_id: str, caller: Caller, priority: Priority
 ) -> IncidentView:
     return run_command(
         services,
@@ -110,7 +110,7 @@ def change_priority(
     )
 
 
-def unlink_duplicate(services: Services, incident_id: str, caller: Actor) -> IncidentView:
+def unlink_duplicate(services: Services, incident_id: str, caller: Caller) -> IncidentView:
     return run_command(
         services,
         incident_id,

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch.adapters.orm import IncidentRow
-from dispatch.service_layer.access import Actor, SystemCaller, actor_of, check_team
+from dispatch.service_layer.access import Caller, Role, check_team
 from dispatch.service_layer.clocks import ClockValues, snapshot
 from dispatch.service_layer.lifecycle import clock_effects, run_command
 from dispatch.service_layer.services import Services
@@ -34,7 +34,7 @@ StepPayload = Callable[[dict[str, Any]], EventPayload]
 def _team_step(
     uow: Commands,
     incident_id: str,
-    caller: Actor,
+    caller: Caller,
     action: Action,
     now: datetime,
     payload_of: StepPayload,
@@ -51,7 +51,7 @@ def _team_step(
 
 def _task_fields(
     incident: IncidentRow,
-    caller: Actor,
+    caller: Caller,
     team_id: str,
     state: IncidentState,
     clocks: list[ClockValues],
@@ -59,14 +59,14 @@ def _task_fields(
     """What every task event says: whose task, who acted, where it stands after, its clocks."""
     return {
         "incident_id": incident.id,
-        "actor": actor_of(caller),
+        "actor": caller.actor,
         "state": state.value,
         "clocks": [snapshot(c) for c in clocks],
         "team_id": team_id,
     }
 
 
-def acknowledge_in(uow: Commands, incident_id: str, caller: Actor, now: datetime) -> IncidentRow:
+def acknowledge_in(uow: Commands, incident_id: str, caller: Caller, now: datetime) -> IncidentRow:
     def payload(fields: dict[str, Any]) -> EventPayload:
         return TaskAcknowledged(**fields, acknowledged_at=now)
 
@@ -74,7 +74,7 @@ def acknowledge_in(uow: Commands, incident_id: str, caller: Actor, now: datetime
 
 
 def decline_in(
-    uow: Commands, incident_id: str, caller: Actor, reason: str, now: datetime
+    uow: Commands, incident_id: str, caller: Caller, reason: str, now: datetime
 ) -> IncidentRow:
     """The team says no: excluded from this incident, which is queued for the next team."""
 
@@ -84,14 +84,14 @@ def decline_in(
     return _team_step(uow, incident_id, caller, Action.DECLINE, now, payload)
 
 
-def mark_en_route_in(uow: Commands, incident_id: str, caller: Actor, now: datetime) -> IncidentRow:
+def mark_en_route_in(uow: Commands, incident_id: str, caller: Caller, now: datetime) -> IncidentRow:
     def payload(fields: dict[str, Any]) -> EventPayload:
         return TaskDeparted(**fields, departed_at=now)
 
     return _team_step(uow, incident_id, caller, Action.DEPART, now, payload)
 
 
-def mark_on_scene_in(uow: Commands, incident_id: str, caller: Actor, now: datetime) -> IncidentRow:
+def mark_on_scene_in(uow: Commands, incident_id: str, caller: Caller, now: datetime) -> IncidentRow:
     def payload(fields: dict[str, Any]) -> EventPayload:
         return TaskArrived(**fields, arrived_at=now)
 
@@ -99,7 +99,7 @@ def mark_on_scene_in(uow: Commands, incident_id: str, caller: Actor, now: dateti
 
 
 def resolve_in(
-    uow: Commands, incident_id: str, caller: Actor, notes: str, now: datetime
+    uow: Commands, incident_id: str, caller: Caller, notes: str, now: datetime
 ) -> IncidentRow:
     def payload(fields: dict[str, Any]) -> EventPayload:
         return TaskResolved(**fields, resolved_at=now, notes=notes)
@@ -107,14 +107,14 @@ def resolve_in(
     return _team_step(uow, incident_id, caller, Action.RESOLVE, now, payload)
 
 
-def acknowledge(services: Services, incident_id: str, caller: Actor) -> IncidentView:
+def acknowledge(services: Services, incident_id: str, caller: Caller) -> IncidentView:
     """The team takes the task: its acknowledge clock is met."""
     return run_command(
         services, incident_id, lambda uow, now: acknowledge_in(uow, incident_id, caller, now)
     )
 
 
-def decline(services: Services, incident_id: str, caller: Actor, reason: str) -> IncidentView:
+def decline(services: Services, incident_id: str, caller: Caller, reason: str) -> IncidentView:
     """The team cannot take it: back to the queue, that team excluded."""
     return run_command(
         services,
@@ -123,20 +123,20 @@ def decline(services: Services, incident_id: str, caller: Actor, reason: str) ->
     )
 
 
-def mark_en_route(services: Services, incident_id: str, caller: Actor) -> IncidentView:
+def mark_en_route(services: Services, incident_id: str, caller: Caller) -> IncidentView:
     return run_command(
         services, incident_id, lambda uow, now: mark_en_route_in(uow, incident_id, caller, now)
     )
 
 
-def mark_on_scene(services: Services, incident_id: str, caller: Actor) -> IncidentView:
+def mark_on_scene(services: Services, incident_id: str, caller: Caller) -> IncidentView:
     """The team arrived: the arrive clock is met, the resolve clock starts."""
     return run_command(
         services, incident_id, lambda uow, now: mark_on_scene_in(uow, incident_id, caller, now)
     )
 
 
-def resolve(services: Services, incident_id: str, caller: Actor, notes: str = "") -> IncidentView:
+def resolve(services: Services, incident_id: str, caller: Caller, notes: str = "") -> IncidentView:
     """The job is done: the team is free for the next task."""
     return run_command(
         services,
@@ -146,7 +146,7 @@ def resolve(services: Services, incident_id: str, caller: Actor, notes: str = ""
 
 
 def finish_in(
-    uow: Commands, incident_id: str, caller: Actor, notes: str, now: datetime
+    uow: Commands, incident_id: str, caller: Caller, notes: str, now: datetime
 ) -> IncidentRow:
     """Walk a task through the steps its crew did not report, then resolve it."""
     incident = uow.rows.incident(incident_id)
@@ -159,7 +159,7 @@ def finish_in(
 
 def resolve_task(services: Services, incident_id: str, team_id: str, notes: str = "") -> None:
     """The spine's entry point (dispatch/simulation/load.py): the team reports the job done."""
-    caller = SystemCaller(role="team", team_id=team_id, name=f"team:{team_id}")
+    caller = Caller(Role.TEAM, team_id=team_id)
     now = services.clock.now()
     with unit_of_work(services) as uow:
         finish_in(uow, incident_id, caller, notes, now)

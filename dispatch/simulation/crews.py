@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import AssignmentRow, IncidentRow
-from dispatch.service_layer.access import SystemCaller
+from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tasks import (
     acknowledge_in,
@@ -125,7 +125,7 @@ def act_as_crews(
         ]
         uow.rows.lock_incidents([task.incident_id for task, _ in due])
         for task, step in due:
-            crew = SystemCaller(role="team", team_id=task.team_id, name=f"sim-crew:{task.team_id}")
+            crew = Caller(Role.TEAM, team_id=task.team_id, name=f"sim-crew:{task.team_id}")
             if step == "resolve":
                 resolve_in(uow, task.incident_id, crew, "simulated crew", now)
             else:

@@ -3,7 +3,6 @@ the SLA summary. JSON-ready pydantic models; reads only."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,7 +13,7 @@ from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import AssignmentRow, IncidentRow, SlaClockRow, clock_of
-from events.log import LoggedEvent
+from dispatch.views.timeline import incident_timeline
 from models.errors import NotFound
 from models.lifecycle import WAITING, WITH_TEAM
 from models.sla import ClockState, compliance
@@ -90,20 +89,16 @@ def _clocks_of(session: Session, ids: Sequence[str]) -> dict[str, list[ClockView
 
 
 def _timeline(session: Session, incident_id: str) -> list[TimelineEntry]:
-    entries = []
-    for row in session.scalars(
-        select(LoggedEvent).where(LoggedEvent.subject == incident_id).order_by(LoggedEvent.seq)
-    ):
-        envelope = json.loads(row.envelope)
-        payload: dict[str, Any] = dict(envelope.get("payload", {}))
-        payload.pop("incident_id", None)
-        actor = str(payload.pop("actor", "") or envelope.get("producer", ""))
-        entries.append(
-            TimelineEntry(
-                seq=row.seq, at=row.occurred_at, type=row.type, actor=actor, details=payload
-            )
+    return [
+        TimelineEntry(
+            seq=step.seq,
+            at=step.occurred_at,
+            type=step.type,
+            actor=step.who,
+            details={k: v for k, v in step.payload.items() if k not in ("incident_id", "actor")},
         )
-    return entries
+        for step in incident_timeline(session.connection(), incident_id)
+    ]
 
 
 def _explanation(session: Session, incident_id: str) -> list[dict[str, Any]]:

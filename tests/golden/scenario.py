@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dispatch.service_layer import incidents, tasks
-from dispatch.service_layer.access import SystemCaller
+from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.registry import replace_registry, report_location
 from dispatch.service_layer.routing import handle_incident_records
 from dispatch.service_layer.services import Services
@@ -99,11 +99,11 @@ def redeliver(services: Services) -> None:
     handle_incident_records(services, [record(services, 1, 30.601, 114.351)])
 
 
-DISPATCHER = SystemCaller(role="dispatcher", name="dispatcher:zhang")
+DISPATCHER = Caller(Role.DISPATCHER, name="dispatcher:zhang")
 
 
-def crew(team_id: str) -> SystemCaller:
-    return SystemCaller(role="team", team_id=team_id, name=f"team:{team_id}")
+def crew(team_id: str) -> Caller:
+    return Caller(Role.TEAM, team_id=team_id, name=f"team:{team_id}")
 
 
 def task_of(services: Services, team_id: str) -> str:

@@ -91,7 +91,7 @@ def test_a_team_that_declined_is_not_chosen_again_for_that_incident(
     call = incident(1, 30.601, 114.301, clock.now())
     route(services, [call])
     assert assignments(services)[0].team_id == "near"
-    crew = access.SystemCaller(role="team", team_id="near", name="team:near")
+    crew = access.Caller(access.Role.TEAM, team_id="near", name="team:near")
     tasks.decline(services, call.id, crew, reason="truck broke down")
     assert state_of(services, call.id) == "queued"
     with services.sessions.begin() as session:

@@ -21,8 +21,8 @@ from dispatch.audit.export import FORMATS, export_log
 from dispatch.audit.pointintime import board_at
 from dispatch.audit.replay import ReplayError, kafka_entries, replay
 from dispatch.audit.source import open_read_only
-from dispatch.audit.timeline import incident_timeline
 from dispatch.audit.verify import Digest, read_head, verify_log
+from dispatch.views.timeline import incident_timeline
 
 audit_app = typer.Typer(
     help="Auditors: verify, replay and look back at the event history (read-only).",

@@ -1,4 +1,5 @@
-"""One incident's story from the log: every event that names it, who did what, and when."""
+"""One incident's story from the log: every event that names it, who did what, and when. The
+one timeline: the board's incident detail and `everycall audit timeline` both read it."""
 
 from __future__ import annotations
 
