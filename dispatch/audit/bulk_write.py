@@ -12,8 +12,7 @@ import orjson
 from sqlalchemy import JSON, Connection, Engine, Table
 
 from dispatch.audit.projection import projected_tables
-from dispatch.service_layer.folds import FINISHERS
-from dispatch.service_layer.state import Board, gc_paused, moment, sqlite_time
+from dispatch.service_layer.state import FINISHERS, Board, gc_paused, moment, sqlite_time
 from events.log import UtcDateTime
 
 

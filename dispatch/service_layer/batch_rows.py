@@ -16,8 +16,7 @@ from sqlalchemy import Table, and_, bindparam, update
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import Base
-from dispatch.service_layer.folds import FINISHERS
-from dispatch.service_layer.state import Board, moment
+from dispatch.service_layer.state import FINISHERS, Board, moment
 from events.log import UtcDateTime
 
 # the columns a row is found by, for the tables whose rows a batch changes

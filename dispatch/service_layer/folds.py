@@ -6,7 +6,7 @@ code changes those rows, so replay equals live by construction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -16,15 +16,12 @@ from dispatch.service_layer.state import (
     Board,
     Event,
     State,
-    column_defaults,
     gc_paused,
     moment,
-    new_row,
 )
 from events.envelope import Envelope
 from events.log import Entry
 from events.schemas import EventRejected, latest_version, upcast_payload
-from models.sla import ClockKind, ClockState, SlaClock
 
 Projector = Callable[[State, Event], None]
 PROJECTORS: dict[str, Projector] = {}
@@ -105,9 +102,8 @@ def incident_reported(board: State, event: Event) -> None:
         reported_at=p["reported_at"],
         state="reported",
         report_event_id=event.event_id,
+        waiting_since=p["reported_at"],
     )
-    if "waiting_since" in column_defaults("incidents"):
-        board.rows("incidents")[p["id"]]["waiting_since"] = p["reported_at"]
 
 
 @projects("incident.queued")
@@ -120,9 +116,9 @@ def team_assigned(board: State, event: Event) -> None:
     p = event.payload
     assigned_at = p["assigned_at"]
     incident = board.rows("incidents")[p["incident_id"]]
-    incident.update(state="assigned", team_id=p["team_id"], assigned_at=assigned_at)
-    if "waiting_since" in incident:
-        incident["waiting_since"] = None
+    incident.update(
+        state="assigned", team_id=p["team_id"], assigned_at=assigned_at, waiting_since=None
+    )
     board.append(
         "assignments",
         board.new_row(
@@ -166,7 +162,8 @@ def _lifecycle(
         incident["state"] = state
     clocks = p.get("clocks")
     if clocks:
-        # A clock changes many times: keep its latest snapshot, make the row once (clock_row).
+        # A clock changes many times: keep its latest snapshot, make the row once
+        # (state.clock_row).
         kept = board.keyed["sla_clocks"]
         for snapshot in clocks:
             kept[(incident_id, snapshot["kind"], snapshot["attempt"])] = {
@@ -174,49 +171,6 @@ def _lifecycle(
                 "snapshot": snapshot,
             }
     return incident
-
-
-def clock_row(kept: dict[str, Any]) -> dict[str, Any]:
-    """A clock's row from its snapshot: the deadline it carries, and when it is next due."""
-    c: dict[str, Any] = kept["snapshot"]
-    target = timedelta(minutes=c["target_minutes"])
-    started_at, deadline = c["started_at"], c["deadline"]  # ISO text, stored as such
-    # exact from the deadline: the snapshot's minutes are rounded
-    paused_for = datetime.fromisoformat(deadline) - datetime.fromisoformat(started_at) - target
-    return new_row(
-        "sla_clocks",
-        incident_id=kept["incident_id"],
-        kind=c["kind"],
-        attempt=c["attempt"],
-        team_id=c.get("team_id"),
-        state=c["state"],
-        started_at=started_at,
-        target_s=target.total_seconds(),
-        paused_s=paused_for.total_seconds(),
-        paused_since=c.get("paused_since"),
-        deadline=deadline,
-        warned_50=c["warned_50"],
-        warned_75=c["warned_75"],
-        next_due_at=_next_due_at(c, target, paused_for) if c["state"] == "running" else None,
-        closed_at=c.get("closed_at"),
-    )
-
-
-def _next_due_at(c: dict[str, Any], target: timedelta, paused_for: timedelta) -> datetime | None:
-    """The domain's own rule (models/sla.py), for a clock that still runs."""
-    warned = frozenset(f for f, on in ((0.5, c["warned_50"]), (0.75, c["warned_75"])) if on)
-    clock = SlaClock(
-        kind=ClockKind(c["kind"]),
-        started_at=datetime.fromisoformat(c["started_at"]),
-        target=target,
-        state=ClockState(c["state"]),
-        paused_for=paused_for,
-        warned=warned,
-    )
-    return clock.next_due_at()
-
-
-FINISHERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"sla_clocks": clock_row}
 
 
 def _exclude(board: State, incident_id: str, team_id: str, reason: str) -> None:

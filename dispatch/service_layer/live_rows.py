@@ -23,8 +23,7 @@ from dispatch.adapters.orm import (
     SlaClockRow,
     TeamRow,
 )
-from dispatch.service_layer.folds import clock_row
-from dispatch.service_layer.state import apply_load, moment, new_row
+from dispatch.service_layer.state import apply_load, clock_row, moment, new_row
 from events.log import UtcDateTime
 from models.errors import NotFound
 

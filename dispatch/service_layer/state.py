@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import gc
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Column
 
 from dispatch.adapters.orm import Base
+from models.sla import ClockKind, ClockState, SlaClock
 
 
 class Event(NamedTuple):
@@ -146,3 +147,49 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+# --- clocks: a board keeps each clock's latest snapshot and makes its row once -------------
+
+
+def clock_row(kept: dict[str, Any]) -> dict[str, Any]:
+    """A clock's row from its snapshot: the deadline it carries, and when it is next due."""
+    c: dict[str, Any] = kept["snapshot"]
+    target = timedelta(minutes=c["target_minutes"])
+    started_at, deadline = c["started_at"], c["deadline"]  # ISO text, stored as such
+    # exact from the deadline: the snapshot's minutes are rounded
+    paused_for = datetime.fromisoformat(deadline) - datetime.fromisoformat(started_at) - target
+    return new_row(
+        "sla_clocks",
+        incident_id=kept["incident_id"],
+        kind=c["kind"],
+        attempt=c["attempt"],
+        team_id=c.get("team_id"),
+        state=c["state"],
+        started_at=started_at,
+        target_s=target.total_seconds(),
+        paused_s=paused_for.total_seconds(),
+        paused_since=c.get("paused_since"),
+        deadline=deadline,
+        warned_50=c["warned_50"],
+        warned_75=c["warned_75"],
+        next_due_at=_next_due_at(c, target, paused_for) if c["state"] == "running" else None,
+        closed_at=c.get("closed_at"),
+    )
+
+
+def _next_due_at(c: dict[str, Any], target: timedelta, paused_for: timedelta) -> datetime | None:
+    """The domain's own rule (models/sla.py), for a clock that still runs."""
+    warned = frozenset(f for f, on in ((0.5, c["warned_50"]), (0.75, c["warned_75"])) if on)
+    clock = SlaClock(
+        kind=ClockKind(c["kind"]),
+        started_at=datetime.fromisoformat(c["started_at"]),
+        target=target,
+        state=ClockState(c["state"]),
+        paused_for=paused_for,
+        warned=warned,
+    )
+    return clock.next_due_at()
+
+
+FINISHERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"sla_clocks": clock_row}
