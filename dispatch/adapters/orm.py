@@ -231,6 +231,35 @@ class ApiTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class UserRow(Base):
+    """A person who signs in to the board or the crew app: a role (a team for team members)
+    and an argon2 hash of the password, never the password."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: the cookie's SHA-256 (the cookie itself is not kept), the CSRF
+    token its changes must carry, and when it ends."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class IdempotencyKeyRow(Base):
     """A client's Idempotency-Key and the incident its first request created."""
 

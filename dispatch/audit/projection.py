@@ -16,6 +16,8 @@ NOT_PROJECTED: dict[str, str] = {
     "outbox": "messages waiting for Kafka; deleted once published",
     "dead_letters": "records that never became events (kept with the reason, not logged)",
     "api_tokens": "credentials: never logged, so never replayed",
+    "users": "people's accounts and password hashes: credentials, never logged",
+    "web_sessions": "signed-in browsers: credentials, never logged",
     "idempotency_keys": "request deduplication for the HTTP API, not dispatch state",
 }
 

@@ -53,6 +53,10 @@ def engine(database_url: str) -> Iterator[Engine]:
     made.dispose()
 
 
+# tables that came after migrations: a database made by create_all before them lacks them
+ADDED_BY_MIGRATIONS = frozenset({"users", "web_sessions"})
+
+
 def orm_metadata() -> MetaData:
     """The state tables and the event log's tables in one MetaData, as one database holds them."""
     combined = MetaData()
@@ -243,7 +247,10 @@ def test_database_made_by_create_all_since_the_outbox_fix_still_never_repeats_an
 ) -> None:
     """create_all has made the outbox with AUTOINCREMENT since the fix: its count of ids
     handed out, higher than any id left once the relay drained, survives the rebuild."""
-    orm_metadata().create_all(engine)
+    metadata = orm_metadata()
+    metadata.create_all(
+        engine, tables=[t for t in metadata.sorted_tables if t.name not in ADDED_BY_MIGRATIONS]
+    )
     used = [stage_outbox_row(engine) for _ in range(3)]
     drain_outbox(engine)
     assert upgrade(engine).stamped

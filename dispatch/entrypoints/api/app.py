@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from dispatch.adapters.ratelimit import Limits, RateLimit
 from dispatch.config import Settings
-from dispatch.entrypoints.api import health, incidents, profiles, tasks
+from dispatch.entrypoints.api import health, incidents, profiles, sessions, tasks
 from dispatch.entrypoints.api.errors import add_error_handlers
 from dispatch.entrypoints.api.middleware import BodySizeLimit, NoNulInUrl, StrictJsonBody
 from dispatch.entrypoints.workers import OutboxRelay
@@ -31,8 +31,8 @@ _LIMITED: dict[int | str, dict[str, Any]] = {
 }
 _GUARDED: dict[int | str, dict[str, Any]] = {
     **_LIMITED,
-    401: {"description": "no token, or an unknown or revoked one"},
-    403: {"description": "the token's role may not do this"},
+    401: {"description": "no token or session, or an unknown, revoked or ended one"},
+    403: {"description": "the caller's role may not do this, or a change lacks the CSRF token"},
     404: {"description": "no such incident or team (or not one of the calling team's tasks)"},
     409: {"description": "not allowed in the incident's current state"},
 }
@@ -69,6 +69,7 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
     app.add_middleware(NoNulInUrl)
     add_error_handlers(app)
     app.include_router(health.router(), responses=_LIMITED)
+    app.include_router(sessions.router(), responses=_LIMITED)
     for router in (incidents.router(), profiles.router(), tasks.router()):
         app.include_router(router, responses=_GUARDED)
     return app

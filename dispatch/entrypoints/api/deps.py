@@ -1,17 +1,25 @@
 """What a route depends on, as `Annotated[..., Depends(...)]`: the services the app was started
-with, and the caller behind the bearer token, let through by role (service_layer/access.py)."""
+with, and the caller behind the bearer token (a machine) or the session cookie (a person
+signed in to the board), let through by role (service_layer/access.py). A person's changes
+carry the session's CSRF token."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from dispatch.service_layer.access import Caller, Role, may_use_method, refusal
+from dispatch.adapters.orm import UserRow
+from dispatch.service_layer.access import READ_METHODS, Caller, Role, may_use_method, refusal
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import lookup_caller
+from dispatch.service_layer.users import session_caller
+
+SESSION_COOKIE = "everycall_session"
+CSRF_HEADER = "X-CSRF-Token"
 
 
 def request_services(request: Request) -> Services:
@@ -34,18 +42,50 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
+def signed_in(request: Request, services: ServicesDep) -> tuple[Caller, str, UserRow]:
+    """The person behind the session cookie, the session's CSRF token, and their account."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise _unauthorized("not signed in")
+    with services.reads() as session:
+        found = session_caller(session, cookie, services.clock.now())
+    if found is None:
+        raise _unauthorized("the session has ended; sign in again")
+    return found
+
+
+SignedInDep = Annotated[tuple[Caller, str, UserRow], Depends(signed_in)]
+
+
+def person_acting(request: Request, person: SignedInDep) -> tuple[Caller, str, UserRow]:
+    """The signed-in person, for a change: 403 unless it carries the session's CSRF token."""
+    sent = request.headers.get(CSRF_HEADER, "")
+    if request.method not in READ_METHODS and not hmac.compare_digest(sent, person[1]):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER}")
+    return person
+
+
+PersonActingDep = Annotated[tuple[Caller, str, UserRow], Depends(person_acting)]
+
+
 def current_caller(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """The caller behind the bearer token: 401 without a valid one; auditors only read."""
-    if credentials is None:
-        raise _unauthorized("missing bearer token")
-    with services.reads() as session:
-        caller = lookup_caller(session, credentials.credentials, services.settings.api_token_pepper)
-    if caller is None:
-        raise _unauthorized("invalid or revoked token")
+    """The caller behind the bearer token, or else the signed-in person: 401 without either;
+    403 for a person's change without the session's CSRF token; auditors only read."""
+    if credentials is not None:
+        with services.reads() as session:
+            caller = lookup_caller(
+                session, credentials.credentials, services.settings.api_token_pepper
+            )
+        if caller is None:
+            raise _unauthorized("invalid or revoked token")
+    elif request.cookies.get(SESSION_COOKIE):
+        caller = person_acting(request, signed_in(request, services))[0]
+    else:
+        raise _unauthorized("missing bearer token or session")
     if not may_use_method(caller, request.method):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "auditors may read but not change anything")
     return caller

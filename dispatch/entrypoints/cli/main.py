@@ -12,6 +12,7 @@ from dispatch.entrypoints.cli.registry import grid_app, queue, teams_app
 from dispatch.entrypoints.cli.simulate import demo, simulate
 from dispatch.entrypoints.cli.sla import sla_app
 from dispatch.entrypoints.cli.tokens import tokens_app
+from dispatch.entrypoints.cli.users import users_app
 
 app = typer.Typer(
     help="everycall: every call answered, every difficulty helped.", no_args_is_help=True
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(users_app, name="users")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(teams_app, name="teams")

@@ -1,0 +1,144 @@
+"""`everycall users`: people's accounts for the board and the crew app (add, list, disable,
+reset a password). Passwords are read from a hidden prompt, or from stdin for scripts; only
+their argon2 hashes are stored."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from dispatch import bootstrap
+from dispatch.entrypoints.cli.tables import print_identifier_table
+from dispatch.service_layer.access import Role
+from dispatch.service_layer.users import (
+    AccountError,
+    UserInfo,
+    add_user,
+    disable_user,
+    list_users,
+)
+from dispatch.service_layer.users import reset_password as reset_password_of
+
+users_app = typer.Typer(
+    help="人员账号 People's accounts: dispatchers, auditors, admins and team members.",
+    no_args_is_help=True,
+)
+console = Console()
+errors = Console(stderr=True)
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # what a person reads; the database keeps UTC
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from stdin (for scripts)")
+]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("密码 Password", hide_input=True, confirmation_prompt=True))
+
+
+def _refused(what: str, error: AccountError) -> typer.Exit:
+    errors.print(f"[red]{what}:[/red] {error}")
+    return typer.Exit(code=2)
+
+
+@users_app.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="the sign-in name, e.g. zhang.wei")],
+    role: Annotated[Role, typer.Option(help="dispatcher, auditor, admin, or team (a member)")],
+    team: Annotated[str | None, typer.Option(help="a team member's team")] = None,
+    display_name: Annotated[str, typer.Option(help="the name people see, e.g. 张伟")] = "",
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Add an account."""
+    password = _password(password_stdin)
+    try:
+        with bootstrap.database() as services, services.sessions.begin() as session:
+            add_user(
+                session,
+                username,
+                role,
+                password,
+                at=services.clock.now(),
+                team_id=team,
+                display_name=display_name,
+            )
+    except AccountError as error:
+        raise _refused("无法添加账号 cannot add the account", error) from error
+    bound = f"（{team}）" if team else ""
+    console.print(f"已添加 added {role.value} {username}{bound}")
+
+
+@users_app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON, for scripts")] = False,
+) -> None:
+    """Every account with its role, team and state (never a password or its hash)."""
+    with bootstrap.database() as services, services.reads() as session:
+        people = list_users(session)
+    if as_json:
+        typer.echo(json.dumps([_as_json(p) for p in people], ensure_ascii=False, indent=2))
+        return
+    headers = (
+        "用户名 username",
+        "姓名 name",
+        "角色 role",
+        "状态 state",
+        "队伍 team",
+        "创建",
+    )
+    rows = [
+        (
+            p.username,
+            p.display_name,
+            p.role.value,
+            "停用 disabled" if p.disabled else "启用 active",
+            p.team_id or "",
+            f"{p.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+        )
+        for p in people
+    ]
+    print_identifier_table(console, f"{len(people)} 个账号 accounts", headers, rows)
+
+
+def _as_json(person: UserInfo) -> dict[str, object]:
+    return {
+        "username": person.username,
+        "display_name": person.display_name,
+        "role": person.role.value,
+        "team_id": person.team_id,
+        "disabled": person.disabled,
+        "created_at": person.created_at.astimezone(SHANGHAI).isoformat(),
+    }
+
+
+@users_app.command("disable")
+def disable(username: Annotated[str, typer.Argument(help="the account to disable")]) -> None:
+    """Disable an account: it can no longer sign in, and its open sessions end."""
+    try:
+        with bootstrap.database() as services, services.sessions.begin() as session:
+            disable_user(session, username, services.clock.now())
+    except AccountError as error:
+        raise _refused("无法停用 cannot disable", error) from error
+    console.print(f"已停用 disabled {username}; 其登录已全部退出 every session of it has ended")
+
+
+@users_app.command("reset-password")
+def reset_password(
+    username: Annotated[str, typer.Argument(help="the account")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Give an account a new password; its open sessions end."""
+    password = _password(password_stdin)
+    try:
+        with bootstrap.database() as services, services.sessions.begin() as session:
+            reset_password_of(session, username, password, services.clock.now())
+    except AccountError as error:
+        raise _refused("无法重置密码 cannot reset the password", error) from error
+    console.print(f"已重置 reset the password of {username}")
