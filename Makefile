@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install debian-packages demo test test-fast test-faults lint bench clean
+.PHONY: install debian-packages web demo test test-fast test-faults lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,9 +14,23 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The web app (web/): npm ci from the lockfile, Vitest, then the Vite build that everycall
+# serves at /. Rebuilt only when its sources change.
+WEB_STAMP := web/node_modules/.ci-stamp
+WEB_SOURCES := $(wildcard web/src/* web/index.html web/vite.config.ts web/tsconfig.json)
+
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+web/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm test && npm run build
+
+web: web/dist/index.html
+
 # Debian packages the tests drive (CI runs as root; elsewhere sudo asks): docker-compose
-# validates the production compose file.
-DEBIAN_PACKAGES := docker-compose
+# validates the production compose file; chromium and a CJK font for the browser tests.
+DEBIAN_PACKAGES := docker-compose chromium fonts-noto-cjk
 debian-packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -25,13 +39,13 @@ debian-packages:
 	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
 	fi
 
-demo: $(STAMP)
+demo: $(STAMP) web
 	mkdir -p out
 	$(BIN)/everycall demo --summary-json out/demo-summary.json
 
 # Two pytest-xdist workers: most tests wait on brokers, processes and databases; the heavy
 # ones (fault injection, the storm bench) stay on one worker, one after another.
-test: $(STAMP) debian-packages
+test: $(STAMP) debian-packages web
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: $(STAMP)
@@ -52,4 +66,4 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 clean:
-	rm -rf $(VENV) .prefect everycall.db* out .pytest_cache .hypothesis
+	rm -rf $(VENV) .prefect everycall.db* out .pytest_cache .hypothesis web/node_modules web/dist

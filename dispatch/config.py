@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from models.policy import RoutingPolicy
 
 DEFAULT_SLA_POLICY_PATH = Path(__file__).resolve().parents[1] / "config" / "sla.toml"
+WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"  # `make web` builds it
 
 
 class Settings(BaseSettings):

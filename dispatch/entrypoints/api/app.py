@@ -14,9 +14,10 @@ from fastapi import FastAPI
 
 from dispatch.adapters.ratelimit import Limits, RateLimit
 from dispatch.config import Settings
-from dispatch.entrypoints.api import health, incidents, profiles, sessions, tasks
+from dispatch.entrypoints.api import health, incidents, profiles, sessions, stream, tasks
 from dispatch.entrypoints.api.errors import add_error_handlers
 from dispatch.entrypoints.api.middleware import BodySizeLimit, NoNulInUrl, StrictJsonBody
+from dispatch.entrypoints.api.web import mount_web_app
 from dispatch.entrypoints.workers import OutboxRelay
 from dispatch.service_layer.services import Services
 
@@ -52,6 +53,9 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
             try:
                 yield
             finally:
+                tail = getattr(app.state, "log_tail", None)
+                if tail is not None:
+                    await tail.stop()
                 if relay is not None:
                     relay.stop()
 
@@ -70,8 +74,9 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
     add_error_handlers(app)
     app.include_router(health.router(), responses=_LIMITED)
     app.include_router(sessions.router(), responses=_LIMITED)
-    for router in (incidents.router(), profiles.router(), tasks.router()):
+    for router in (incidents.router(), profiles.router(), stream.router(), tasks.router()):
         app.include_router(router, responses=_GUARDED)
+    mount_web_app(app)
     return app
 
 

@@ -1,0 +1,85 @@
+// The board's calls to everycall's API: the session cookie travels by itself; every change
+// carries the session's CSRF token.
+export interface Person {
+  username: string;
+  display_name: string;
+  role: "dispatcher" | "auditor" | "admin" | "team";
+  team_id: string | null;
+  csrf_token: string;
+}
+
+export interface Incident {
+  id: string;
+  kind: string;
+  priority: string;
+  region: string;
+  address: string;
+  state: string;
+  team_id: string | null;
+  reported_at: string;
+  latitude: number;
+  longitude: number;
+}
+
+export interface Waiting {
+  id: string;
+  kind: string;
+  priority: string;
+  region: string;
+  state: string;
+  reported_at: string;
+  waiting_min: number;
+  escalated: boolean;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrf = "";
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+  const answer = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!answer.ok) {
+    const detail = await answer.json().catch(() => ({ detail: answer.statusText }));
+    throw new ApiError(answer.status, String(detail.detail ?? answer.statusText));
+  }
+  return answer.status === 204 ? (undefined as T) : ((await answer.json()) as T);
+}
+
+export async function whoAmI(): Promise<Person | null> {
+  try {
+    const person = await call<Person>("GET", "/session");
+    csrf = person.csrf_token;
+    return person;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export async function signIn(username: string, password: string): Promise<Person> {
+  const person = await call<Person>("POST", "/session", { username, password });
+  csrf = person.csrf_token;
+  return person;
+}
+
+export const signOut = (): Promise<void> => call("DELETE", "/session");
+export const recentIncidents = (): Promise<Incident[]> => call("GET", "/incidents?limit=1000");
+export const incident = (id: string): Promise<Incident> => call("GET", `/incidents/${id}`);
+export const queue = (): Promise<Waiting[]> => call("GET", "/queue");
+export const report = (fields: Record<string, unknown>): Promise<{ id: string }> =>
+  call("POST", "/incidents", fields);

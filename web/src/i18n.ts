@@ -1,0 +1,103 @@
+// Every label in both languages; Chinese first, English one click away (kept per browser).
+import { ref } from "vue";
+
+export type Locale = "zh-CN" | "en";
+
+const messages = {
+  "zh-CN": {
+    title: "everycall 调度看板",
+    promise: "有呼必应、有难必帮",
+    username: "用户名",
+    password: "密码",
+    signIn: "登录",
+    signOut: "退出",
+    wrongPassword: "用户名或密码错误",
+    tooMany: "尝试次数过多，请稍后再试",
+    live: "实时",
+    lost: "连接中断，正在重连…",
+    queue: "等待队列",
+    open: "处理中的工单",
+    waiting: "已等待",
+    minutes: "分钟",
+    state: "状态",
+    priority: "优先级",
+    kind: "类型",
+    region: "地区",
+    team: "队伍",
+    address: "地址",
+    reported: "报告时间",
+    none: "暂无",
+    report: "登记诉求",
+    latitude: "纬度",
+    longitude: "经度",
+    submit: "提交",
+    submitted: "已受理",
+    teamsUseApp: "队员请使用手机端班组应用，看板仅供调度中心与审计使用。",
+    readOnly: "审计只读",
+    language: "English",
+  },
+  en: {
+    title: "everycall dispatch board",
+    promise: "Every call answered, every difficulty helped",
+    username: "Username",
+    password: "Password",
+    signIn: "Sign in",
+    signOut: "Sign out",
+    wrongPassword: "Wrong username or password",
+    tooMany: "Too many attempts; try again shortly",
+    live: "Live",
+    lost: "Connection lost; reconnecting…",
+    queue: "Queue",
+    open: "Open incidents",
+    waiting: "Waiting",
+    minutes: "min",
+    state: "State",
+    priority: "Priority",
+    kind: "Kind",
+    region: "Region",
+    team: "Team",
+    address: "Address",
+    reported: "Reported",
+    none: "None",
+    report: "Report an incident",
+    latitude: "Latitude",
+    longitude: "Longitude",
+    submit: "Submit",
+    submitted: "Accepted",
+    teamsUseApp: "Team members use the crew app; the board is for the dispatch center and auditors.",
+    readOnly: "Auditor: read only",
+    language: "中文",
+  },
+} as const;
+
+export type MessageKey = keyof (typeof messages)["zh-CN"];
+
+const stored = globalThis.localStorage?.getItem("everycall.locale");
+export const locale = ref<Locale>(stored === "en" ? "en" : "zh-CN");
+
+export function t(key: MessageKey): string {
+  return messages[locale.value][key];
+}
+
+export function toggleLocale(): void {
+  locale.value = locale.value === "zh-CN" ? "en" : "zh-CN";
+  globalThis.localStorage?.setItem("everycall.locale", locale.value);
+  document.documentElement.lang = locale.value;
+}
+
+// Times are read in Asia/Shanghai, whatever the browser's zone; the server keeps UTC.
+export function shanghaiTime(iso: string): string {
+  return new Intl.DateTimeFormat(locale.value, {
+    timeZone: "Asia/Shanghai",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hour12: false,
+  }).format(new Date(iso));
+}
+
+export function waitedMinutes(fromIso: string, now: Date): number {
+  return Math.max(0, Math.floor((now.getTime() - new Date(fromIso).getTime()) / 60000));
+}
+
+export const allMessages = messages;
