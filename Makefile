@@ -17,7 +17,7 @@ install: $(STAMP)
 # The web app (web/): npm ci from the lockfile, Vitest, then the Vite build that everycall
 # serves at /. Rebuilt only when its sources change.
 WEB_STAMP := web/node_modules/.ci-stamp
-WEB_SOURCES := $(wildcard web/src/* web/index.html web/vite.config.ts web/tsconfig.json)
+WEB_SOURCES := $(wildcard web/src/* web/scripts/* web/index.html web/vite.config.ts web/tsconfig.json web/package.json)
 
 $(WEB_STAMP): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund

@@ -112,6 +112,9 @@ def test_a_dispatcher_sees_reports_from_the_form_and_the_api_live(
 
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    page.goto(f"{served.base_url}/docs")  # the API's docs render offline too
+    expect(page.locator(".swagger-ui .title")).to_contain_text("everycall")
     assert left == [], f"the board asked the internet for {left}"
 
 

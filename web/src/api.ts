@@ -8,6 +8,15 @@ export interface Person {
   csrf_token: string;
 }
 
+export interface Clock {
+  kind: string;
+  attempt: number;
+  state: string; // running | paused | met | breached | stopped
+  started_at: string;
+  deadline: string;
+  closed_at?: string | null;
+}
+
 export interface Incident {
   id: string;
   kind: string;
@@ -19,6 +28,7 @@ export interface Incident {
   reported_at: string;
   latitude: number;
   longitude: number;
+  clocks: Clock[];
 }
 
 export interface Waiting {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Incident } from "./api";
-import { applyEvent, openOnes } from "./board";
+import { applyEvent, clockText, countdown, openOnes } from "./board";
 import { allMessages, waitedMinutes } from "./i18n";
 
 const reported = {
@@ -38,5 +38,36 @@ describe("labels", () => {
     const now = new Date("2026-07-01T00:10:30Z");
     expect(waitedMinutes("2026-07-01T00:00:00Z", now)).toBe(10);
     expect(waitedMinutes("2026-07-01T00:20:00Z", now)).toBe(0);
+  });
+});
+
+describe("SLA countdowns", () => {
+  const clock = (state: string, deadline: string) => ({
+    kind: "acknowledge", attempt: 1, state, started_at: "2026-07-01T00:00:00Z", deadline, closed_at: null,
+  });
+  const withClock = (state: string): Incident => {
+    const incidents = new Map<string, Incident>();
+    applyEvent(incidents, reported);
+    applyEvent(incidents, {
+      type: "sla.clocks_started", occurred_at: "",
+      payload: { incident_id: "inc-1", state: "assigned", clocks: [clock(state, "2026-07-01T00:10:00Z")] },
+    });
+    return incidents.get("inc-1") as Incident;
+  };
+
+  it("warns at half and three quarters of the target and turns breached at the deadline", () => {
+    const incident = withClock("running");
+    const at = (m: number) => countdown(incident, new Date(Date.UTC(2026, 6, 1, 0, m)));
+    expect(at(4)?.level).toBe("ok");
+    expect(at(5)?.level).toBe("warn50");
+    expect(at(8)?.level).toBe("warn75");
+    expect(at(11)?.level).toBe("breached");
+    expect(at(11)?.remainingS).toBe(-60);
+  });
+
+  it("follows the watchdog's breach and shows time past the deadline", () => {
+    expect(countdown(withClock("breached"), new Date("2026-07-01T00:01:00Z"))?.level).toBe("breached");
+    expect(clockText(-190)).toBe("-3:10");
+    expect(clockText(754)).toBe("12:34");
   });
 });

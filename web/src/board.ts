@@ -1,6 +1,6 @@
 // The board's state, kept current by the live stream: each logged event folds into the
 // incident it names, as the server's folds do (the payload carries the state after it).
-import type { Incident } from "./api";
+import type { Clock, Incident } from "./api";
 
 export interface Envelope {
   type: string;
@@ -26,6 +26,7 @@ export function applyEvent(incidents: Map<string, Incident>, event: Envelope): s
       reported_at: String(p.reported_at),
       latitude: Number(p.latitude),
       longitude: Number(p.longitude),
+      clocks: [],
     });
     return id;
   }
@@ -42,7 +43,41 @@ export function applyEvent(incidents: Map<string, Incident>, event: Envelope): s
   }
   if (event.type === "task.declined" || event.type === "task.reassigned") known.team_id = null;
   if (event.type === "incident.reprioritized") known.priority = String(p.new_priority);
+  if (Array.isArray(p.clocks)) mergeClocks(known, p.clocks as Clock[]);
   return id;
+}
+
+function mergeClocks(incident: Incident, changed: Clock[]): void {
+  for (const clock of changed) {
+    const at = incident.clocks.findIndex((c) => c.kind === clock.kind && c.attempt === clock.attempt);
+    if (at >= 0) incident.clocks[at] = clock;
+    else incident.clocks.push(clock);
+  }
+}
+
+export interface Countdown {
+  kind: string;
+  remainingS: number; // negative once breached
+  level: "ok" | "warn50" | "warn75" | "breached";
+}
+
+/** The clock that runs out first, how long it has left, and how close it is to its deadline
+ * (warnings at 50 % and 75 % of its target, as the watchdog's). */
+export function countdown(incident: Incident, now: Date): Countdown | null {
+  const open = incident.clocks.filter((c) => !c.closed_at && (c.state === "running" || c.state === "breached"));
+  if (!open.length) return null;
+  const next = open.reduce((a, b) => (a.deadline <= b.deadline ? a : b));
+  const start = new Date(next.started_at).getTime();
+  const end = new Date(next.deadline).getTime();
+  const used = (now.getTime() - start) / Math.max(1, end - start);
+  const level = used >= 1 || next.state === "breached" ? "breached" : used >= 0.75 ? "warn75" : used >= 0.5 ? "warn50" : "ok";
+  return { kind: next.kind, remainingS: Math.round((end - now.getTime()) / 1000), level };
+}
+
+export function clockText(seconds: number): string {
+  const sign = seconds < 0 ? "-" : "";
+  const s = Math.abs(seconds);
+  return `${sign}${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
 export function openOnes(incidents: Map<string, Incident>): Incident[] {

@@ -34,6 +34,7 @@ const messages = {
     submitted: "已受理",
     teamsUseApp: "队员请使用手机端班组应用，看板仅供调度中心与审计使用。",
     readOnly: "审计只读",
+    sla: "时限",
     language: "English",
   },
   en: {
@@ -66,6 +67,7 @@ const messages = {
     submitted: "Accepted",
     teamsUseApp: "Team members use the crew app; the board is for the dispatch center and auditors.",
     readOnly: "Auditor: read only",
+    sla: "SLA",
     language: "中文",
   },
 } as const;
@@ -98,6 +100,23 @@ export function shanghaiTime(iso: string): string {
 
 export function waitedMinutes(fromIso: string, now: Date): number {
   return Math.max(0, Math.floor((now.getTime() - new Date(fromIso).getTime()) / 60000));
+}
+
+const STATES: Record<string, [string, string]> = {
+  reported: ["已受理", "reported"],
+  queued: ["排队中", "queued"],
+  assigned: ["已派单", "assigned"],
+  acknowledged: ["已接单", "acknowledged"],
+  en_route: ["在途", "en route"],
+  on_scene: ["到场", "on scene"],
+  resolved: ["已解决", "resolved"],
+  cancelled: ["已取消", "cancelled"],
+  merged: ["已合并", "merged"],
+};
+
+export function stateLabel(state: string): string {
+  const names = STATES[state];
+  return names ? names[locale.value === "zh-CN" ? 0 : 1] : state;
 }
 
 export const allMessages = messages;

@@ -17,7 +17,7 @@ from dispatch.config import Settings
 from dispatch.entrypoints.api import health, incidents, profiles, sessions, stream, tasks
 from dispatch.entrypoints.api.errors import add_error_handlers
 from dispatch.entrypoints.api.middleware import BodySizeLimit, NoNulInUrl, StrictJsonBody
-from dispatch.entrypoints.api.web import mount_web_app
+from dispatch.entrypoints.api.web import add_api_docs, mount_web_app
 from dispatch.entrypoints.workers import OutboxRelay
 from dispatch.service_layer.services import Services
 
@@ -64,6 +64,8 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
         summary="Every call answered, every difficulty helped: dispatch for Hubei's service teams.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # add_api_docs serves it from everycall's own files
+        redoc_url=None,
     )
     app.add_middleware(StrictJsonBody)
     app.add_middleware(
@@ -76,6 +78,7 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
     app.include_router(sessions.router(), responses=_LIMITED)
     for router in (incidents.router(), profiles.router(), stream.router(), tasks.router()):
         app.include_router(router, responses=_GUARDED)
+    add_api_docs(app)
     mount_web_app(app)
     return app
 

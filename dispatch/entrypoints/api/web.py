@@ -1,14 +1,17 @@
 """The web app at `/`: the board's built files (web/dist, made by `make web`), served by the
 same process as the API, so a dispatch network cut off from the internet loads everything
-from everycall itself. Without a build, `/` says how to make one."""
+from everycall itself; `/docs` too, with Swagger UI's files from the same build. Without a
+build, `/` says how to make one."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from dispatch.config import WEB_DIST
 
@@ -17,10 +20,35 @@ _NOT_BUILT = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>e
 <p>The board is not built yet: run <code>make web</code>.</p></html>"""
 
 
+class WebFiles(StaticFiles):
+    """The built files, for reading: any other method on a path no API route took is the
+    API's 404, not a file server's 405."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
+            await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def add_api_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from everycall's own files (FastAPI's default loads a CDN's)."""
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url),
+            title=f"{app.title} API",
+            swagger_js_url="/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/swagger/swagger-ui.css",
+            swagger_favicon_url="/swagger/favicon-32x32.png",
+        )
+
+
 def mount_web_app(app: FastAPI, dist: Path = WEB_DIST) -> None:
     """Serve the built app last, so every API route is matched first."""
     if (dist / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=dist, html=True), name="web")
+        app.mount("/", WebFiles(directory=dist, html=True), name="web")
         return
 
     @app.get("/", include_in_schema=False)
