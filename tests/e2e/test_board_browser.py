@@ -107,8 +107,23 @@ def test_a_dispatcher_sees_reports_from_the_form_and_the_api_live(
     assert answer.status_code == 202, answer.text
     # no reload: the row arrives over the live stream
     expect(incidents.get_by_text(answer.json()["id"])).to_be_visible(timeout=LIVE_WITHIN_MS)
+    expect(page.get_by_test_id("map").locator("g.mark")).to_have_count(2)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "board.png"), full_page=True)
+
+    # the detail: why this team, the timeline; then the dispatcher cancels it, by name
+    incidents.get_by_role("button", name=from_form).click()
+    detail = page.get_by_test_id("detail")
+    expect(detail.get_by_test_id("timeline")).to_contain_text("team.assigned")
+    expect(detail.get_by_test_id("reason")).not_to_be_empty()
+    page.screenshot(path=str(SHOTS / "board-detail.png"), full_page=True)
+    detail.get_by_label("原因").fill("误报 false alarm")
+    detail.get_by_role("button", name="取消工单").click()
+    expect(detail).to_contain_text("已取消")
+    shown = httpx.get(f"{served.base_url}/incidents/{from_form}", headers=dispatcher, timeout=10)
+    last = shown.json()["timeline"][-1]
+    assert (last["type"], last["actor"]) == ("incident.cancelled", "user:zhang.wei")
+    expect(page.get_by_test_id("map").locator("g.mark")).to_have_count(1)  # live: it left
 
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()

@@ -28,7 +28,22 @@ export interface Incident {
   reported_at: string;
   latitude: number;
   longitude: number;
+  master_id?: string | null;
   clocks: Clock[];
+}
+
+export interface TimelineEntry {
+  seq: number;
+  at: string;
+  type: string;
+  actor: string;
+  details: Record<string, unknown>;
+}
+
+export interface IncidentDetail extends Incident {
+  escalated: boolean;
+  timeline: TimelineEntry[];
+  explanation: Record<string, unknown>[]; // the decision first, then the ranked short list
 }
 
 export interface Waiting {
@@ -89,7 +104,14 @@ export async function signIn(username: string, password: string): Promise<Person
 
 export const signOut = (): Promise<void> => call("DELETE", "/session");
 export const recentIncidents = (): Promise<Incident[]> => call("GET", "/incidents?limit=1000");
-export const incident = (id: string): Promise<Incident> => call("GET", `/incidents/${id}`);
+export const incident = (id: string): Promise<IncidentDetail> =>
+  call("GET", `/incidents/${encodeURIComponent(id)}`);
+export const cancel = (id: string, reason: string): Promise<IncidentDetail> =>
+  call("POST", `/incidents/${encodeURIComponent(id)}/cancel`, { reason });
+export const changePriority = (id: string, priority: string): Promise<IncidentDetail> =>
+  call("POST", `/incidents/${encodeURIComponent(id)}/priority`, { priority });
+export const unlink = (id: string): Promise<IncidentDetail> =>
+  call("POST", `/incidents/${encodeURIComponent(id)}/unlink`);
 export const queue = (): Promise<Waiting[]> => call("GET", "/queue");
 export const report = (fields: Record<string, unknown>): Promise<{ id: string }> =>
   call("POST", "/incidents", fields);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Incident } from "./api";
-import { applyEvent, clockText, countdown, openOnes } from "./board";
+import { applyEvent, clockText, countdown, groupSizes, openOnes } from "./board";
 import { allMessages, waitedMinutes } from "./i18n";
 
 const reported = {
@@ -69,5 +69,18 @@ describe("SLA countdowns", () => {
     expect(countdown(withClock("breached"), new Date("2026-07-01T00:01:00Z"))?.level).toBe("breached");
     expect(clockText(-190)).toBe("-3:10");
     expect(clockText(754)).toBe("12:34");
+  });
+});
+
+describe("storm groups", () => {
+  it("counts the duplicates merged into a master, and forgets one that is unlinked", () => {
+    const incidents = new Map<string, Incident>();
+    applyEvent(incidents, reported);
+    const duplicate = { ...reported, payload: { ...reported.payload, id: "inc-2" } };
+    applyEvent(incidents, duplicate);
+    applyEvent(incidents, { type: "incident.merged", occurred_at: "", payload: { incident_id: "inc-2", master_id: "inc-1", state: "merged" } });
+    expect(groupSizes(incidents).get("inc-1")).toBe(1);
+    applyEvent(incidents, { type: "incident.unlinked", occurred_at: "", payload: { incident_id: "inc-2", state: "queued" } });
+    expect(groupSizes(incidents).size).toBe(0);
   });
 });

@@ -43,6 +43,8 @@ export function applyEvent(incidents: Map<string, Incident>, event: Envelope): s
   }
   if (event.type === "task.declined" || event.type === "task.reassigned") known.team_id = null;
   if (event.type === "incident.reprioritized") known.priority = String(p.new_priority);
+  if (event.type === "incident.merged") known.master_id = String(p.master_id);
+  if (event.type === "incident.unlinked") known.master_id = null;
   if (Array.isArray(p.clocks)) mergeClocks(known, p.clocks as Clock[]);
   return id;
 }
@@ -78,6 +80,15 @@ export function clockText(seconds: number): string {
   const sign = seconds < 0 ? "-" : "";
   const s = Math.abs(seconds);
   return `${sign}${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/** Storm groups: how many duplicates are merged into each open master. */
+export function groupSizes(incidents: Map<string, Incident>): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const i of incidents.values()) {
+    if (i.state === "merged" && i.master_id) sizes.set(i.master_id, (sizes.get(i.master_id) ?? 0) + 1);
+  }
+  return sizes;
 }
 
 export function openOnes(incidents: Map<string, Incident>): Incident[] {

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
 from starlette.types import Receive, Scope, Send
 
 from dispatch.config import WEB_DIST
@@ -21,14 +22,34 @@ _NOT_BUILT = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>e
 
 
 class WebFiles(StaticFiles):
-    """The built files, for reading: any other method on a path no API route took is the
-    API's 404, not a file server's 405."""
+    """The built files, for reading. Any other method on a path no API route took is answered
+    as the API would: 405 where a route has the path (with Allow), else 404."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
-            await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
+            allowed = _methods_at(scope)
+            answer = (
+                JSONResponse(
+                    {"detail": "Method Not Allowed"},
+                    status_code=405,
+                    headers={"Allow": ", ".join(sorted(allowed))},
+                )
+                if allowed
+                else JSONResponse({"detail": "Not Found"}, status_code=404)
+            )
+            await answer(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _methods_at(scope: Scope) -> set[str]:
+    """The methods the app's routes (not this mount) take at the scope's path."""
+    routes = [r for r in scope["app"].router.routes if not isinstance(r, Mount)]
+    return {
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(r.matches({**scope, "method": method})[0] is Match.FULL for r in routes)
+    }
 
 
 def add_api_docs(app: FastAPI) -> None:
