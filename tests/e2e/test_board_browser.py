@@ -108,8 +108,16 @@ def test_a_dispatcher_sees_reports_from_the_form_and_the_api_live(
     # no reload: the row arrives over the live stream
     expect(incidents.get_by_text(answer.json()["id"])).to_be_visible(timeout=LIVE_WITHIN_MS)
     expect(page.get_by_test_id("map").locator("g.mark")).to_have_count(2)
+    # each team's acknowledge clock counts down, from the clocks the events carried
+    for cell in incidents.get_by_test_id("sla").all():
+        expect(cell).to_contain_text("acknowledge", timeout=LIVE_WITHIN_MS)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "board.png"), full_page=True)
+    filters = page.get_by_test_id("filters")
+    filters.get_by_label("类型").select_option("outage")  # the one posted through the API
+    expect(incidents.locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("map").locator("g.mark")).to_have_count(1)
+    filters.get_by_label("类型").select_option("")
 
     # the detail: why this team, the timeline; then the dispatcher cancels it, by name
     incidents.get_by_role("button", name=from_form).click()

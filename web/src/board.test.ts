@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Incident } from "./api";
-import { applyEvent, clockText, countdown, groupSizes, openOnes } from "./board";
+import { applyEvent, clockText, countdown, groupSizes, matches, openOnes } from "./board";
 import { allMessages, waitedMinutes } from "./i18n";
 
 const reported = {
@@ -82,5 +82,18 @@ describe("storm groups", () => {
     expect(groupSizes(incidents).get("inc-1")).toBe(1);
     applyEvent(incidents, { type: "incident.unlinked", occurred_at: "", payload: { incident_id: "inc-2", state: "queued" } });
     expect(groupSizes(incidents).size).toBe(0);
+  });
+});
+
+describe("filters", () => {
+  it("lets an incident through only when it matches every filter that is set", () => {
+    const incidents = new Map<string, Incident>();
+    applyEvent(incidents, { ...reported, payload: { ...reported.payload, region: "wuhan", priority: "critical" } });
+    const incident = incidents.get("inc-1") as Incident;
+    const none = { region: "", kind: "", priority: "", state: "" };
+    expect(matches(incident, none)).toBe(true);
+    expect(matches(incident, { ...none, region: "wuhan", priority: "critical" })).toBe(true);
+    expect(matches(incident, { ...none, region: "yichang" })).toBe(false);
+    expect(matches(incident, { ...none, state: "queued" })).toBe(false);
   });
 });

@@ -91,6 +91,23 @@ export function groupSizes(incidents: Map<string, Incident>): Map<string, number
   return sizes;
 }
 
+export interface Filters {
+  region: string;
+  kind: string;
+  priority: string;
+  state: string;
+}
+
+/** Whether an incident passes the board's filters (an empty filter lets everything through). */
+export function matches(incident: Incident, filters: Filters): boolean {
+  return (
+    (!filters.region || incident.region === filters.region) &&
+    (!filters.kind || incident.kind === filters.kind) &&
+    (!filters.priority || incident.priority === filters.priority) &&
+    (!filters.state || incident.state === filters.state)
+  );
+}
+
 export function openOnes(incidents: Map<string, Incident>): Incident[] {
   return [...incidents.values()]
     .filter((i) => !CLOSED.has(i.state))

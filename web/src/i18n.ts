@@ -49,6 +49,7 @@ const messages = {
     close: "关闭",
     actor: "操作人",
     map: "湖北省地图",
+    all: "全部",
     language: "English",
   },
   en: {
@@ -96,6 +97,7 @@ const messages = {
     close: "Close",
     actor: "Who",
     map: "Map of Hubei",
+    all: "All",
     language: "中文",
   },
 } as const;
