@@ -69,6 +69,11 @@ def offline_page(browser: Browser, left: list[str]) -> Page:
     return context.new_page()
 
 
+def team_of(served: Served, incident_id: str, headers: dict[str, str]) -> str:
+    answer = httpx.get(f"{served.base_url}/incidents/{incident_id}", headers=headers, timeout=10)
+    return str(answer.json()["team_id"])
+
+
 def sign_in(page: Page, served: Served, username: str) -> None:
     page.goto(served.base_url)
     page.get_by_label("用户名").fill(username)
@@ -111,6 +116,10 @@ def test_a_dispatcher_sees_reports_from_the_form_and_the_api_live(
     # each team's acknowledge clock counts down, from the clocks the events carried
     for cell in incidents.get_by_test_id("sla").all():
         expect(cell).to_contain_text("acknowledge", timeout=LIVE_WITHIN_MS)
+    teams = page.get_by_test_id("teams")
+    expect(teams.locator("rect")).to_have_count(310)  # the Hubei registry
+    booked = {team_of(served, i, dispatcher) for i in (from_form, answer.json()["id"])}
+    expect(teams.locator("rect.busy, rect.full")).to_have_count(len(booked))  # live loads
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "board.png"), full_page=True)
     filters = page.get_by_test_id("filters")

@@ -179,6 +179,21 @@ def test_a_nul_in_the_url_is_refused_naming_where(center: tuple[TestClient, Serv
         assert answer.json()["detail"][0]["loc"] == [part]
 
 
+def test_a_query_parameter_given_twice_is_refused_naming_it(
+    center: tuple[TestClient, Services],
+) -> None:
+    """Each parameter takes one value: a second one is refused, not silently preferred."""
+    client, _ = center
+    for url, name in (
+        ("/incidents?region=wuhan&limit=5&region=yichang", "region"),
+        ("/incidents?limit=1&limit=1000", "limit"),
+    ):
+        answer = client.get(url)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"] == ["query", name]
+    assert client.get("/incidents?region=wuhan&limit=5").status_code != 422
+
+
 def test_idempotency_key_reused_for_another_report_is_422_naming_the_header(
     center: tuple[TestClient, Services],
 ) -> None:

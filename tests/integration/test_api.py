@@ -21,6 +21,7 @@ from dispatch.adapters.orm import ApiTokenRow, IncidentRow, OutboxRow
 from dispatch.config import Settings
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
+from dispatch.service_layer.registry import report_location
 from dispatch.service_layer.routing import handle_incident_records
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token, hash_token, revoke_token, token_id_of
@@ -507,3 +508,18 @@ def test_openapi_documents_every_route_in_one_line(client: TestClient) -> None:
     for operation in operations:
         assert operation["description"] and "\n" not in operation["description"]
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+
+def test_the_board_sees_each_team_where_it_is_and_how_loaded(
+    client: TestClient, services: Services
+) -> None:
+    _, owner, other = assigned_task(client, services)
+    report_location(services, other, WUHAN[0] + 0.05, WUHAN[1])
+    answer = client.get("/teams", headers=bearer(services, Role.AUDITOR))
+    assert answer.status_code == 200
+    teams = {t["id"]: t for t in answer.json()}
+    assert (teams[owner]["active_tasks"], teams[other]["active_tasks"]) == (1, 0)
+    assert teams[owner]["located_at"] is None  # no fix yet: drawn at its base
+    assert teams[other]["located_at"] is not None
+    assert teams[other]["latitude"] == pytest.approx(WUHAN[0] + 0.05)
+    assert client.get("/teams", headers=bearer(services, Role.TEAM, owner)).status_code == 403

@@ -57,6 +57,19 @@ export interface Waiting {
   escalated: boolean;
 }
 
+export interface TeamMark {
+  id: string;
+  name: string;
+  region: string;
+  latitude: number;
+  longitude: number;
+  located_at: string | null;
+  status: string;
+  reserve: boolean;
+  active_tasks: number;
+  capacity: number;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -112,6 +125,7 @@ export const changePriority = (id: string, priority: string): Promise<IncidentDe
   call("POST", `/incidents/${encodeURIComponent(id)}/priority`, { priority });
 export const unlink = (id: string): Promise<IncidentDetail> =>
   call("POST", `/incidents/${encodeURIComponent(id)}/unlink`);
+export const teams = (): Promise<TeamMark[]> => call("GET", "/teams");
 export const queue = (): Promise<Waiting[]> => call("GET", "/queue");
 export const report = (fields: Record<string, unknown>): Promise<{ id: string }> =>
   call("POST", "/incidents", fields);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Incident } from "./api";
-import { applyEvent, clockText, countdown, groupSizes, matches, openOnes } from "./board";
+import type { TeamMark } from "./api";
+import { applyEvent, applyToTeams, clockText, countdown, groupSizes, loadLevel, matches, openOnes } from "./board";
 import { allMessages, waitedMinutes } from "./i18n";
 
 const reported = {
@@ -95,5 +96,25 @@ describe("filters", () => {
     expect(matches(incident, { ...none, region: "wuhan", priority: "critical" })).toBe(true);
     expect(matches(incident, { ...none, region: "yichang" })).toBe(false);
     expect(matches(incident, { ...none, state: "queued" })).toBe(false);
+  });
+});
+
+describe("teams on the map", () => {
+  const team = (): TeamMark => ({
+    id: "t1", name: "光满服务队", region: "wuhan", latitude: 30.6, longitude: 114.3, located_at: null,
+    status: "available", reserve: false, active_tasks: 0, capacity: 2,
+  });
+
+  it("colours a team by its load and its status", () => {
+    expect(loadLevel(team())).toBe("free");
+    expect(loadLevel({ ...team(), active_tasks: 1 })).toBe("busy");
+    expect(loadLevel({ ...team(), active_tasks: 2 })).toBe("full");
+    expect(loadLevel({ ...team(), status: "off_duty" })).toBe("away");
+  });
+
+  it("moves a team to its latest fix", () => {
+    const teams = new Map([["t1", team()]]);
+    applyToTeams(teams, { type: "team.located", occurred_at: "", payload: { team_id: "t1", latitude: 30.7, longitude: 114.4, located_at: "2026-07-01T00:00:00Z" } });
+    expect(teams.get("t1")?.latitude).toBe(30.7);
   });
 });

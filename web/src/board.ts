@@ -1,6 +1,6 @@
 // The board's state, kept current by the live stream: each logged event folds into the
 // incident it names, as the server's folds do (the payload carries the state after it).
-import type { Clock, Incident } from "./api";
+import type { Clock, Incident, TeamMark } from "./api";
 
 export interface Envelope {
   type: string;
@@ -112,4 +112,25 @@ export function openOnes(incidents: Map<string, Incident>): Incident[] {
   return [...incidents.values()]
     .filter((i) => !CLOSED.has(i.state))
     .sort((a, b) => a.reported_at.localeCompare(b.reported_at));
+}
+
+/** A team's load as the map colours it: free, busy (some capacity left) or full. */
+export function loadLevel(team: TeamMark): "free" | "busy" | "full" | "away" {
+  if (team.status !== "available") return "away";
+  if (team.active_tasks <= 0) return "free";
+  return team.active_tasks >= team.capacity ? "full" : "busy";
+}
+
+/** Events that change a team's load: the board reads the teams again (a fresh read, not a
+ * delta, so an event the first read already counted is not counted twice). */
+export const LOAD_EVENTS = new Set([
+  "team.assigned", "task.resolved", "task.declined", "task.reassigned", "incident.cancelled",
+]);
+
+/** A team moved: its latest fix, as the server's fold keeps it. */
+export function applyToTeams(teams: Map<string, TeamMark>, event: Envelope): void {
+  if (event.type !== "team.located") return;
+  const p = event.payload;
+  const team = teams.get(String(p.team_id));
+  if (team) Object.assign(team, { latitude: Number(p.latitude), longitude: Number(p.longitude), located_at: String(p.located_at) });
 }

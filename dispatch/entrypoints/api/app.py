@@ -14,9 +14,22 @@ from fastapi import FastAPI
 
 from dispatch.adapters.ratelimit import Limits, RateLimit
 from dispatch.config import Settings
-from dispatch.entrypoints.api import health, incidents, profiles, sessions, stream, tasks
+from dispatch.entrypoints.api import (
+    health,
+    incidents,
+    profiles,
+    sessions,
+    stream,
+    tasks,
+    teams_board,
+)
 from dispatch.entrypoints.api.errors import add_error_handlers
-from dispatch.entrypoints.api.middleware import BodySizeLimit, NoNulInUrl, StrictJsonBody
+from dispatch.entrypoints.api.middleware import (
+    BodySizeLimit,
+    NoNulInUrl,
+    OneValuePerQueryName,
+    StrictJsonBody,
+)
 from dispatch.entrypoints.api.web import add_api_docs, mount_web_app
 from dispatch.entrypoints.workers import OutboxRelay
 from dispatch.service_layer.services import Services
@@ -72,11 +85,13 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
         BodySizeLimit, limit=lambda: app.state.services.settings.api_body_limit_bytes
     )
     app.add_middleware(RateLimit, limits=lambda: _rate_limits(app.state.services.settings))
+    app.add_middleware(OneValuePerQueryName)
     app.add_middleware(NoNulInUrl)
     add_error_handlers(app)
     app.include_router(health.router(), responses=_LIMITED)
     app.include_router(sessions.router(), responses=_LIMITED)
-    for router in (incidents.router(), profiles.router(), stream.router(), tasks.router()):
+    routers = (incidents, profiles, stream, tasks, teams_board)
+    for router in (module.router() for module in routers):
         app.include_router(router, responses=_GUARDED)
     add_api_docs(app)
     mount_web_app(app)

@@ -1,5 +1,6 @@
 """The API's middleware: request bodies over the size limit refused (413), URLs holding a NUL
-or a lone surrogate refused (400), and strict JSON at the edge: a body that Python's json reads
+or a lone surrogate refused (400), a query parameter given twice refused (422), and strict JSON
+at the edge: a body that Python's json reads
 but JSON forbids is refused naming the field, and an error that echoes a request's input always
 renders as strict JSON.
 """
@@ -12,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
@@ -79,6 +81,28 @@ class NoNulInUrl:
                 if b"\x00" in text or b"%00" in text:
                     await _bad_url(part, "NUL character")(scope, receive, send)
                     return
+        await self.app(scope, receive, send)
+
+
+class OneValuePerQueryName:
+    """Refuses (422, naming it) a query parameter given more than once: every parameter of the
+    API takes one value, and the framework would silently keep the last."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["query_string"]:
+            query = scope["query_string"].decode("latin-1")
+            names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            if repeated:
+                detail = [
+                    {"type": "value_error", "loc": ["query", name], "msg": "given more than once"}
+                    for name in repeated
+                ]
+                await JSONResponse({"detail": detail}, 422)(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
