@@ -74,7 +74,6 @@ def run_command(
     """One command in a unit of work of its own; returns the incident as the board shows it."""
     now = services.clock.now()
     with unit_of_work(services) as uow:
-        act(uow, now)
-        uow.finish()
+        act(uow, now)  # unbatched: each event is logged and its rows written as recorded
         uow.session.flush()
         return incident_view(uow.session, incident_id)

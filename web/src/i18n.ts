@@ -149,4 +149,12 @@ export function stateLabel(state: string): string {
   return names ? names[locale.value === "zh-CN" ? 0 : 1] : state;
 }
 
+// The choices the board offers, each with its Chinese name beside the value the API takes.
+export const KINDS: [string, string][] = [
+  ["repair", "抢修"], ["outage", "停电"], ["disaster", "灾害"], ["inspection", "巡检"], ["hardship", "困难帮扶"],
+];
+export const PRIORITIES: [string, string][] = [
+  ["critical", "紧急"], ["high", "高"], ["normal", "普通"], ["hardship", "帮扶"],
+];
+
 export const allMessages = messages;
