@@ -1,9 +1,13 @@
 // Every label in both languages; Chinese first, English one click away (kept per browser).
 import { ref } from "vue";
+import audit from "./messages/audit";
+import calltaker from "./messages/calltaker";
+import reassign from "./messages/reassign";
+import reports from "./messages/reports";
 
 export type Locale = "zh-CN" | "en";
 
-const messages = {
+const board = {
   "zh-CN": {
     title: "everycall 调度看板",
     promise: "有呼必应、有难必帮",
@@ -51,6 +55,9 @@ const messages = {
     map: "湖北省地图",
     all: "全部",
     language: "English",
+    navBoard: "调度看板",
+    navAudit: "审计",
+    navReports: "报表与台账",
   },
   en: {
     title: "everycall dispatch board",
@@ -99,8 +106,17 @@ const messages = {
     map: "Map of Hubei",
     all: "All",
     language: "中文",
+    navBoard: "Board",
+    navAudit: "Audit",
+    navReports: "Reports and ledger",
   },
 } as const;
+
+// each screen keeps its own labels beside the board's; a key missing in one language fails the build
+const messages = {
+  "zh-CN": { ...board["zh-CN"], ...audit["zh-CN"], ...calltaker["zh-CN"], ...reassign["zh-CN"], ...reports["zh-CN"] },
+  en: { ...board.en, ...audit.en, ...calltaker.en, ...reassign.en, ...reports.en },
+};
 
 export type MessageKey = keyof (typeof messages)["zh-CN"];
 
