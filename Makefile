@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install debian-packages web demo test test-fast test-faults lint bench clean
+.PHONY: install debian-packages web demo test test-fast test-faults lint bench bench-board clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ install: $(STAMP)
 # The web app (web/): npm ci from the lockfile, Vitest, then the Vite build that everycall
 # serves at /. Rebuilt only when its sources change.
 WEB_STAMP := web/node_modules/.ci-stamp
-WEB_SOURCES := $(wildcard web/src/* web/scripts/* web/index.html web/vite.config.ts web/tsconfig.json web/package.json)
+WEB_SOURCES := $(wildcard web/src/* web/public/* web/public/icons/* web/scripts/* web/index.html web/vite.config.ts web/tsconfig.json web/package.json)
 
 $(WEB_STAMP): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
@@ -51,6 +51,12 @@ test: $(STAMP) debian-packages web
 bench: $(STAMP)
 	mkdir -p out
 	$(BIN)/python -m bench.storm --json-out out/storm-results.json
+
+# The board in chromium: first load with 10,000 open incidents, report to screen at 500/s,
+# 50 boards on one API process (bench/RESULTS.md, "The board in the browser").
+bench-board: $(STAMP) debian-packages web
+	mkdir -p out
+	$(BIN)/python -m bench.board_browser --json-out out/board-browser.json
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

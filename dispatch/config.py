@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.policy import RoutingPolicy
@@ -71,6 +71,27 @@ class Settings(BaseSettings):
     )
     watchdog_interval_s: float = Field(
         default=5.0, gt=0, le=3_600, description="how often the SLA watchdog runs"
+    )
+    data_dir: str = Field(
+        default=".", description="where everycall keeps files it makes itself (the VAPID key)"
+    )
+    vapid_private_key: SecretStr | None = Field(
+        default=None,
+        description="the Web Push signing key (VAPID, RFC 8292): base64url of the raw P-256 "
+        "private key, or PEM; unset: made once and kept in data_dir/vapid-private-key.pem",
+    )
+    vapid_subject: str = Field(
+        default="mailto:dispatch@everycall.invalid",
+        pattern=r"^(mailto:|https://)",
+        description="the contact push services may write to about our pushes",
+    )
+    notify_config_path: str | None = Field(
+        default=None,
+        description="webhook endpoints (SMS gateways, group bots) and members' phones, TOML "
+        "(docs/notifications.md); unset: Web Push only",
+    )
+    notifier_poll_s: float = Field(
+        default=0.05, gt=0, le=60, description="how often the notifier looks for new events"
     )
     sla_policy_path: str | None = Field(
         default=None, description="SLA targets (TOML); unset: config/sla.toml beside the code"

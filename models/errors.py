@@ -24,3 +24,9 @@ class NotFound(DomainError):
 
 class Forbidden(DomainError):
     """The caller may not do this, e.g. a team acting on another team's task (HTTP 403)."""
+
+
+class TaskWithdrawn(DomainError):
+    """A team acts on a task that was its own and no longer is: withdrawn by the watchdog,
+    reassigned by hand, or given back (HTTP 409, so a phone that queued the tap offline can say
+    so instead of showing "not found")."""

@@ -4,7 +4,8 @@ An incident *rests* in one of: reported, queued, assigned, acknowledged, en_rout
 resolved, cancelled, merged. Three more states are *passed through* and show in the timeline:
 
 - declined: the team said no; the incident goes straight back to queued (that team excluded);
-- reassigned: the acknowledgement deadline ran out; the task is withdrawn, back to queued;
+- reassigned: the acknowledgement deadline ran out (the task is withdrawn, back to queued), or
+  a dispatcher handed the task to another team by hand (assigned again at once);
 - escalated: a flag on the incident (`escalated = True`, event `incident.escalated`), not a
   resting state, so an escalated incident keeps its state and keeps being retried.
 """
@@ -36,6 +37,7 @@ class Action(StrEnum):
     UNLINK = "unlink"
     ESCALATE = "escalate"
     CHANGE_PRIORITY = "change the priority of"
+    REASSIGN = "reassign"  # by hand, to a team the dispatcher chooses
 
 
 OPEN: frozenset[IncidentState] = frozenset(
@@ -80,6 +82,13 @@ RULES: dict[Action, Rule] = {
     Action.UNLINK: Rule(frozenset({S.MERGED}), S.QUEUED, None, ("incident.unlinked",)),
     Action.ESCALATE: Rule(OPEN, None, S.ESCALATED, ("incident.escalated",)),
     Action.CHANGE_PRIORITY: Rule(OPEN | {S.MERGED}, None, None, ("incident.reprioritized",)),
+    # on scene the team is at work; a report is still being routed; a duplicate follows its master
+    Action.REASSIGN: Rule(
+        frozenset({S.QUEUED, S.ASSIGNED, S.ACKNOWLEDGED, S.EN_ROUTE}),
+        S.ASSIGNED,
+        S.REASSIGNED,
+        ("incident.reassigned", "team.assigned", "sla.clocks_started"),
+    ),
 }
 
 

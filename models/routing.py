@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import NamedTuple
 
 import numpy as np
@@ -27,7 +28,7 @@ from models.geodesy import (
     unit_vectors,
 )
 from models.grid import cell_of
-from models.incident import AreaClass, Incident
+from models.incident import AreaClass, Incident, IncidentKind
 from models.policy import RoutingPolicy
 from models.rules import Ranked, Ranking, RankingIncomplete, Rule, Verdict, decide
 from models.team import SKILL_FOR_KIND, Skill
@@ -60,6 +61,30 @@ class TeamState:
     available: bool = True
     fix: Fix | None = None
     last_finished_at: datetime | None = None
+
+
+class Unfit(StrEnum):
+    """Why a team cannot take an incident now: routing passes it over; a dispatcher choosing
+    by hand sees why."""
+
+    UNAVAILABLE = "unavailable"  # busy or off duty
+    FULL = "full"  # no capacity left
+    LACKS_SKILL = "lacks_skill"  # not the skill the incident's kind needs
+
+
+# an owner's status in the explanation, as routing has always worded it
+_OWNER_UNFIT = {Unfit.UNAVAILABLE: "unavailable", Unfit.FULL: "has no capacity left"}
+
+
+class Assessed(NamedTuple):
+    """One team measured for one incident, as a dispatcher choosing by hand sees it."""
+
+    team_id: str
+    distance_km: float
+    eta_min: float
+    position: str  # "fix", "home", or "home_stale_fix"
+    fix_age_min: float | None
+    unfit: Unfit | None  # None: it can take the incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,18 +410,27 @@ class TeamPool:
         team_id, position, age, rests = self._shown[i]
         return Ranked(team_id, km, eta, position, age, rests)
 
+    def _unfit(self, i: int, bit: int) -> Unfit | None:
+        """Why team `i` cannot take an incident of skill `bit` now; None: it can."""
+        if not self._available[i]:
+            return Unfit.UNAVAILABLE
+        if self._spare[i] <= 0:
+            return Unfit.FULL
+        if not self._skills[i] & bit:
+            return Unfit.LACKS_SKILL
+        return None
+
     def _owner(self, request: Request, at: _OwnerAt, bit: int, per_km: float) -> _Owner:
         i = at.slot
         if i < 0:
             return _new(_Owner, (-1, at.cell, None, "none: the cell has no owner"))
         team_id = self.ids[i]
-        if not self._available[i]:
-            return _Owner(i, at.cell, None, "unavailable")
-        if self._spare[i] <= 0:
-            return _Owner(i, at.cell, None, "has no capacity left")
-        if not self._skills[i] & bit:
+        unfit = self._unfit(i, bit)
+        if unfit is Unfit.LACKS_SKILL:
             skill = SKILL_FOR_KIND[request.incident.kind]
             return _Owner(i, at.cell, None, f"lacks the skill {skill.value}")
+        if unfit is not None:
+            return _Owner(i, at.cell, None, _OWNER_UNFIT[unfit])
         if team_id in request.excluded:
             return _Owner(i, at.cell, None, f"is excluded ({request.excluded[team_id]})")
         ranked = self._ranked(i, at.km, at.km * per_km)
@@ -431,6 +465,26 @@ class TeamPool:
             self.now,
         )
         return _new(Choice, fields)
+
+    # -- a choice by hand -----------------------------------------------------------------
+
+    def assess(
+        self, latitude: float, longitude: float, kind: IncidentKind, area: AreaClass
+    ) -> list[Assessed]:
+        """Every team for one incident, measured as routing measures it: the eligible nearest
+        by travel time first (then by id), then the others likewise, each saying why not."""
+        if not self.ids:
+            return []
+        here = ReducedPoints(np.array([latitude]), np.array([longitude]))
+        every = np.arange(len(self), dtype=np.intp)
+        km = geodesic_km(here, np.zeros_like(every), self._points, every).tolist()
+        per_km, bit = self._per_km[area], _KIND_BITS[kind]
+        assessed = [
+            Assessed(team_id, km[i], km[i] * per_km, position, age, self._unfit(i, bit))
+            for i, (team_id, position, age, _) in enumerate(self._shown)
+        ]
+        assessed.sort(key=lambda a: (a.unfit is not None, a.eta_min, a.team_id))
+        return assessed
 
     # -- the reference ---------------------------------------------------------------------
 

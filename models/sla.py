@@ -78,6 +78,10 @@ EFFECTS: dict[Action, ClockEffects] = {
     ),
     Action.RESOLVE: ClockEffects(closes={ClockKind.RESOLVE: ClockState.MET}),
     Action.CANCEL: ClockEffects(closes=dict.fromkeys(ClockKind, ClockState.STOPPED)),
+    # the former team's clock stops (it is not that team's miss); the chosen team's starts
+    Action.REASSIGN: ClockEffects(
+        starts=(ClockKind.ACKNOWLEDGE,), closes={ClockKind.ACKNOWLEDGE: ClockState.STOPPED}
+    ),
 }
 
 

@@ -261,7 +261,8 @@ class WebSessionRow(Base):
 
 
 class IdempotencyKeyRow(Base):
-    """A client's Idempotency-Key and the incident its first request created."""
+    """A client's Idempotency-Key and the incident its first request created or moved; for a
+    team's move, the first answer too, which a replay of the key gets again."""
 
     __tablename__ = "idempotency_keys"
 
@@ -269,6 +270,122 @@ class IdempotencyKeyRow(Base):
     request_hash: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the request body")
     incident_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class HouseholdRow(Base):
+    """A household on the register (困难户登记), imported from the register's file: reference
+    data like the accounts, not dispatch state, so never logged nor replayed."""
+
+    __tablename__ = "households"
+
+    account: Mapped[str] = mapped_column(String(32), primary_key=True, doc="户号")
+    address: Mapped[str] = mapped_column(String(500))
+    # the county's code and the street part (views/places.address_key): two spellings of one
+    # address find the same household
+    address_key: Mapped[str] = mapped_column(String(520), index=True)
+    division: Mapped[str] = mapped_column(String(64), index=True)
+    hardship: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    updated_at: Mapped[datetime]
+
+
+# --- notifications (dispatch/service_layer/notifier.py, docs/notifications.md) ---------------
+
+
+class TaskNoticeRow(Base):
+    """How a team was told of a task and when its crew saw it: folded from the
+    notification.* and task.seen events."""
+
+    __tablename__ = "task_notices"
+
+    incident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    notified_at: Mapped[datetime | None] = mapped_column(default=None, doc="first delivered")
+    seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MemberDutyRow(Base):
+    """Whether a team member is on duty (folded from member.duty_changed)."""
+
+    __tablename__ = "member_duty"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64), index=True)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime]
+
+
+class PushSubscriptionRow(Base):
+    """A browser's Web Push subscription, bound to the web session that made it: it goes when
+    that session ends. The endpoint and keys are the browser's secrets, never logged."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    session_hash: Mapped[str] = mapped_column(String(64), index=True, doc="web_sessions.id_hash")
+    endpoint_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    endpoint: Mapped[str] = mapped_column(Text)
+    p256dh: Mapped[str] = mapped_column(String(100))
+    auth: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+
+class LogCursorRow(Base):
+    """How far a reader of the event log has acted on it (the notifier's, by name)."""
+
+    __tablename__ = "log_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+
+
+class NotificationDeliveryRow(Base):
+    """A delivery not finished yet: queued, sending (its attempt logged as sent), waiting for
+    a retry, or finished while others of its notice are not. A restart resumes from these."""
+
+    __tablename__ = "notification_deliveries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    about_event_id: Mapped[str] = mapped_column(String(64), index=True)
+    about: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[str] = mapped_column(String(64))
+    team_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    channel: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(100), doc="a subscription id or a username")
+    notice: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reference: Mapped[str | None] = mapped_column(String(16), default=None)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    next_at: Mapped[datetime | None] = mapped_column(default=None)
+    queued_seq: Mapped[int] = mapped_column(Integer, doc="the notified event's seq: the order")
+
+
+class SmsReferenceRow(Base):
+    """An outbound SMS's reference, so that a reply quoting it reaches its task."""
+
+    __tablename__ = "sms_references"
+
+    reference: Mapped[str] = mapped_column(String(16), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(64))
+    team_id: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(100), doc="sms:<keyed hash of the phone>")
+    created_at: Mapped[datetime]
+
+
+class SmsReplyRow(Base):
+    """An inbound SMS reply applied, by the gateway's message id: a replay is refused."""
+
+    __tablename__ = "sms_replies"
+
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
 
 
 def make_engine(url: str) -> Engine:

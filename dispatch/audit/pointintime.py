@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, func, inspect, select
 from sqlalchemy.pool import StaticPool
 
 from dispatch.adapters.orm import Base
 from dispatch.audit.replay import ReplayResult, replay
+from dispatch.audit.verify import read_head
+from events.log import EVENT_LOG
 
 CLOSED_STATES = ("resolved", "cancelled", "merged")
 
@@ -28,10 +31,32 @@ def in_memory_engine() -> Engine:
     return create_engine("sqlite://", poolclass=StaticPool)
 
 
-def board_at(live: Connection, moment: datetime) -> BoardAt:
-    """Replay the events that occurred up to `moment` and read the board off the result."""
+def events_until(live: Connection, moment: datetime) -> int:
+    """How many events a replay up to `moment` folds: those before the first that occurred
+    later (the log's seq is gapless from 1), found by the index on the time."""
+    later = live.execute(
+        select(func.min(EVENT_LOG.c.seq)).where(EVENT_LOG.c.occurred_at > moment)
+    ).scalar()
+    if later is not None:
+        return int(later) - 1
+    head = read_head(live)
+    return head.seq if head is not None else 0
+
+
+def board_at(
+    live: Connection, moment: datetime, on_progress: Callable[[int], None] | None = None
+) -> BoardAt:
+    """Replay the events that occurred up to `moment` and read the board off the result
+    (`on_progress` hears how many events have been folded, and may raise to stop)."""
     engine = in_memory_engine()
-    result = replay(live, engine, until=moment)
+    try:
+        result = replay(live, engine, until=moment, on_progress=on_progress)
+        return _read_board(engine, moment, result)
+    finally:
+        engine.dispose()
+
+
+def _read_board(engine: Engine, moment: datetime, result: ReplayResult) -> BoardAt:
     board = BoardAt(moment, result)
     tables = Base.metadata.tables
     with engine.connect() as connection:
@@ -61,5 +86,4 @@ def board_at(live: Connection, moment: datetime) -> BoardAt:
                     .order_by(clocks.c.deadline, clocks.c.incident_id)
                 ).mappings()
             ]
-    engine.dispose()
     return board

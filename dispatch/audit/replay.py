@@ -4,9 +4,10 @@ then compare it with the live projection read in the same snapshot as the log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, func, inspect, select
 
@@ -19,6 +20,8 @@ from dispatch.audit.verify import Digest, check_entries, read_head
 from dispatch.service_layer.folds import fold
 from dispatch.service_layer.state import Board
 from events.log import EVENT_LOG, Entry, read_envelopes
+
+_Item = TypeVar("_Item")
 
 
 class ReplayError(RuntimeError):
@@ -73,12 +76,24 @@ def kafka_entries(
     return entries
 
 
+def counted(
+    entries: Iterable[_Item], on_progress: Callable[[int], None], every: int = 2000
+) -> Iterator[_Item]:
+    """`entries` unchanged, telling `on_progress` every `every` entries how many have passed
+    (it may raise to stop the replay)."""
+    for n, entry in enumerate(entries, 1):
+        if n % every == 0:
+            on_progress(n)
+        yield entry
+
+
 def replay(
     live: Connection,
     target: Engine,
     *,
     until: datetime | None = None,
     entries: Iterable[Entry] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ReplayResult:
     """Rebuild into `target` from `entries` (default: the live log up to its head) and, for a
     full replay, compare with the live projection. `live` should hold one read snapshot."""
@@ -86,7 +101,12 @@ def replay(
     if head is None:
         raise ReplayError("the source has no event log head: is it an everycall database?")
     ensure_empty(target)
-    board = fold(entries if entries is not None else log_entries(live, head), until)
+    source: Iterable[Entry | tuple[int, str]] = (
+        entries if entries is not None else log_entries(live, head)
+    )
+    if on_progress is not None:
+        source = counted(source, on_progress)
+    board = fold(source, until)
     create_schema(target)
     result = ReplayResult(head, board, write_board(board, target))
     if until is None:

@@ -7,11 +7,13 @@ audit reads the log and the state tables from one snapshot.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
 
 def open_read_only(url: str) -> Engine:
@@ -30,6 +32,17 @@ def open_read_only(url: str) -> Engine:
         connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
     return engine
+
+
+@contextmanager
+def read_snapshot(url: str) -> Iterator[Connection]:
+    """One read-only transaction on `url`: every read in it sees one snapshot."""
+    engine = open_read_only(url)
+    try:
+        with engine.connect() as connection, connection.begin():
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def sqlite_read_only_url(url: str) -> str:

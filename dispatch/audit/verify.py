@@ -115,7 +115,7 @@ def verify_log(
         cursor.close()
     verdict.finding = verdict.finding or _check_head(verdict.head, verdict.last)
     if verdict.finding is None and digest is not None:
-        verdict.finding = _check_digest(digest, verdict.last, kept)
+        verdict.finding = check_digest(digest, verdict.last, kept)
     return verdict
 
 
@@ -237,7 +237,9 @@ def _check_head(head: Digest, last: Digest) -> Finding | None:
     return None
 
 
-def _check_digest(digest: Digest, last: Digest, kept: str | None) -> Finding | None:
+def check_digest(digest: Digest, last: Digest, kept: str | None) -> Finding | None:
+    """Whether an outside digest holds, given the last verified entry and the stored hash at
+    the digest's seq (`kept`, None when there is none)."""
     if digest.seq > last.seq:
         return Finding(
             last.seq + 1,

@@ -1,5 +1,5 @@
-"""The long-running workers: the outbox relay thread, the dispatcher and the SLA watchdog
-loops, each alone or side by side (the API runs them with `everycall serve`)."""
+"""The long-running workers: the outbox relay thread, the dispatcher, the SLA watchdog and
+the notifier loops, each alone or side by side (the API runs them with `everycall serve`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rich.console import Console
 from dispatch import bootstrap
 from dispatch.adapters.outbox import relay
 from dispatch.config import Settings
+from dispatch.entrypoints.notifier import notifier_loop
 from dispatch.service_layer.registry import list_teams, replace_registry
 from dispatch.service_layer.services import Services
 from models.hubei import hubei_registry
@@ -143,8 +144,8 @@ def stop_on_sigterm() -> None:
 
 
 class Workers:
-    """The dispatcher and the watchdog, each on an event loop in a thread of its own, so a
-    long routing batch never holds back a deadline."""
+    """The dispatcher, the watchdog and the notifier, each on an event loop in a thread of its
+    own, so a long routing batch never holds back a deadline or a crew's notification."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -155,6 +156,7 @@ class Workers:
                 target=self._guard, args=(self._dispatch,), name="everycall-dispatcher"
             ),
             threading.Thread(target=self._guard, args=(self._watch,), name="everycall-watchdog"),
+            threading.Thread(target=self._guard, args=(self._notify,), name="everycall-notifier"),
         ]
         self.failure: BaseException | None = None
 
@@ -186,6 +188,9 @@ class Workers:
             await asyncio.sleep(STOP_POLL_S)
         await watchdog_loop(self._services, self._stop.is_set)
 
+    async def _notify(self) -> None:
+        await notifier_loop(self._services, self._stop.is_set)
+
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
         for thread in self._threads:
@@ -206,3 +211,11 @@ def run_watchdog_alone(settings: Settings) -> None:
     with bootstrap.running(settings) as services:  # each flow run publishes what it staged
         console.print(f"SLA watchdog every {settings.watchdog_interval_s}s")
         asyncio.run(watchdog_loop(services, stop=lambda: False))
+
+
+def run_notifier_alone(settings: Settings) -> None:
+    """The notifier alone; what it logs reaches Kafka through a running API's outbox relay."""
+    stop_on_sigterm()
+    with bootstrap.database(settings) as services:
+        console.print("notifier following the event log")
+        asyncio.run(notifier_loop(services, stop=lambda: False))

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import IncidentRow
+from dispatch.adapters.orm import AssignmentRow, IncidentRow
 from dispatch.service_layer.services import Services
-from models.errors import Forbidden, NotFound
+from models.errors import Forbidden, NotFound, TaskWithdrawn
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DISPATCH_ROLES = frozenset({"dispatcher", "admin"})  # act on any incident, for any team
@@ -63,6 +64,23 @@ def check_own_task(services: Services, incident_id: str, caller: Caller) -> None
         team_id = session.scalar(select(IncidentRow.team_id).where(IncidentRow.id == incident_id))
     if team_id is None or team_id != caller.team_id:
         raise NotFound(f"team {caller.team_id} has no task {incident_id}")
+
+
+def check_still_own_task(session: Session, incident: IncidentRow, caller: Caller) -> None:
+    """Before a team's move: a team that had the task and lost it (withdrawn, reassigned, given
+    back) is told so (409); any other team learns nothing of it (404)."""
+    if caller.role is not Role.TEAM or incident.team_id == caller.team_id:
+        return
+    had_it = session.scalar(
+        select(AssignmentRow.id)
+        .where(AssignmentRow.incident_id == incident.id, AssignmentRow.team_id == caller.team_id)
+        .limit(1)
+    )
+    if had_it is None:
+        raise NotFound(f"team {caller.team_id} has no task {incident.id}")
+    raise TaskWithdrawn(
+        f"task {incident.id} is no longer team {caller.team_id}'s: it was withdrawn from the team"
+    )
 
 
 def check_own_tasks(caller: Caller, team_id: str) -> None:

@@ -221,6 +221,15 @@ def task_reassigned(board: State, event: Event) -> None:
     _change_load(board, p["from_team_id"], -1)
 
 
+@projects("incident.reassigned")
+def incident_reassigned(board: State, event: Event) -> None:
+    """The former team's task withdrawn by hand; the team.assigned that follows books the next."""
+    p = event.payload
+    incident = _lifecycle(board, p)
+    incident.update(team_id=None, acknowledged_at=None, waiting_since=p["reassigned_at"])
+    _change_load(board, p.get("from_team_id"), -1)
+
+
 @projects("incident.escalated")
 def incident_escalated(board: State, event: Event) -> None:
     _lifecycle(board, event.payload)["escalated"] = True
@@ -272,6 +281,67 @@ def team_located(board: State, event: Event) -> None:
     team = board.rows("teams").get(p["team_id"])
     if team is not None:
         team.update(fix_lat=p["latitude"], fix_lon=p["longitude"], fix_at=p["located_at"])
+
+
+# --- notifications, tasks seen, duty (events/schemas/notifications.py) ----------------------
+
+
+def _notice(board: State, incident_id: str, team_id: str) -> MutableMapping[str, Any]:
+    """How a team was told of a task: its row, made at the first attempt (or sighting)."""
+    notices = board.rows("task_notices")
+    key = (incident_id, team_id)
+    if key not in notices:
+        notices[key] = board.new_row("task_notices", incident_id=incident_id, team_id=team_id)
+    notice: MutableMapping[str, Any] = notices[key]
+    return notice
+
+
+@projects("notification.sent")
+def notification_sent(board: State, event: Event) -> None:
+    p = event.payload
+    if p.get("team_id") is None:  # a supervisors' group told of an incident no team holds
+        return
+    notice = _notice(board, p["incident_id"], p["team_id"])
+    notice["attempts"] += 1
+    if notice["first_sent_at"] is None:
+        notice["first_sent_at"] = event.occurred_at
+
+
+@projects("notification.delivered")
+def notification_delivered(board: State, event: Event) -> None:
+    p = event.payload
+    if p.get("team_id") is None:
+        return
+    notice = _notice(board, p["incident_id"], p["team_id"])
+    if notice["notified_at"] is None:
+        notice["notified_at"] = event.occurred_at
+
+
+@projects("notification.failed")
+def notification_failed(board: State, event: Event) -> None:
+    p = event.payload
+    if p.get("team_id") is None:
+        return
+    _notice(board, p["incident_id"], p["team_id"])["failures"] += 1
+
+
+@projects("task.seen")
+def task_seen(board: State, event: Event) -> None:
+    p = event.payload
+    notice = _notice(board, p["incident_id"], p["team_id"])
+    if notice["seen_at"] is None:
+        notice["seen_at"] = p["seen_at"]
+
+
+@projects("member.duty_changed")
+def member_duty_changed(board: State, event: Event) -> None:
+    p = event.payload
+    duty = board.rows("member_duty")
+    values = {"team_id": p["team_id"], "on_duty": p["on_duty"], "changed_at": p["changed_at"]}
+    if p["username"] in duty:
+        duty[p["username"]].update(values)
+    else:
+        duty[p["username"]] = board.new_row("member_duty", username=p["username"], **values)
 
 
 def apply(

@@ -20,7 +20,9 @@ from dispatch.adapters.orm import (
     Base,
     IncidentExclusionRow,
     IncidentRow,
+    MemberDutyRow,
     SlaClockRow,
+    TaskNoticeRow,
     TeamRow,
 )
 from dispatch.service_layer.state import apply_load, clock_row, moment, new_row
@@ -36,7 +38,15 @@ def _time_columns(model: type[Base]) -> frozenset[str]:
 
 _TIMES: dict[type[Base], frozenset[str]] = {
     m: _time_columns(m)
-    for m in (IncidentRow, TeamRow, SlaClockRow, AssignmentRow, IncidentExclusionRow)
+    for m in (
+        IncidentRow,
+        TeamRow,
+        SlaClockRow,
+        AssignmentRow,
+        IncidentExclusionRow,
+        TaskNoticeRow,
+        MemberDutyRow,
+    )
 }
 
 
@@ -163,6 +173,29 @@ class _Exclusions(_Table):
         raise TypeError("exclusions are never deleted")
 
 
+class _ByKey(_Table):
+    """A table's rows by primary key, locked as read (the notices' and duty's folds)."""
+
+    def __init__(self, rows: LiveRows, model: type[Base]) -> None:
+        super().__init__(rows)
+        self._model = model
+        self._added: dict[Any, Base] = {}  # rows made in this transaction, not yet flushed
+
+    def __getitem__(self, key: Any) -> RowView:
+        row = self._added.get(key) or self._rows.session.get(self._model, key, with_for_update=True)
+        if row is None:
+            raise KeyError(key)
+        return RowView(row)
+
+    def __setitem__(self, key: Any, values: dict[str, Any]) -> None:
+        row = self._model(**_stored(self._model, values))
+        self._rows.session.add(row)
+        self._added[key] = row
+
+    def __delitem__(self, key: Any) -> None:
+        raise TypeError("notices and duty are never deleted")
+
+
 _APPENDED: dict[str, type[Base]] = {"assignments": AssignmentRow}
 
 
@@ -180,6 +213,8 @@ class LiveRows:
             "teams": _Teams(self),
             "sla_clocks": _Clocks(self),
             "incident_exclusions": _Exclusions(self),
+            "task_notices": _ByKey(self, TaskNoticeRow),
+            "member_duty": _ByKey(self, MemberDutyRow),
         }
 
     # --- the State the folds change ---------------------------------------------------------

@@ -26,6 +26,7 @@ from dispatch.service_layer.unit_of_work import unit_of_work
 from events.log import SqlEventLog
 from events.schemas import envelope_for
 from events.schemas.teams import TeamLocated, TeamRegistered, TeamRetired
+from models.errors import NotFound
 from models.hubei import DIVISION_BY_CODE
 from models.team import Team
 
@@ -59,16 +60,39 @@ def list_teams(session: Session, region: str | None = None) -> list[Team]:
     return [row.to_team() for row in session.scalars(query)]
 
 
-def report_location(services: Services, team_id: str, lat: float, lon: float) -> None:
-    """A team's location fix: stored for routing and logged, in one transaction."""
+def report_location(
+    services: Services,
+    team_id: str,
+    lat: float,
+    lon: float,
+    *,
+    located_at: datetime | None = None,
+    accuracy_m: float | None = None,
+    actor: str = "",
+) -> bool:
+    """A team's location fix (taken now, unless `located_at` says when): stored for routing and
+    logged, in one transaction. A fix older than the team's last one is not recorded (two
+    phones of one crew, or a fix sent late), so routing keeps the newer; returns whether it was.
+    """
     now = services.clock.now()
-    located = TeamLocated(team_id=team_id, latitude=lat, longitude=lon, located_at=now)
+    taken = min(located_at or now, now)  # a phone's clock a little ahead is taken as now
     with unit_of_work(services) as uow:
         row = uow.session.get(TeamRow, team_id, with_for_update=True)
         if row is None:
-            raise LookupError(f"no team {team_id}")
+            raise NotFound(f"no team {team_id!r}")
+        if row.fix_at is not None and row.fix_at > taken:
+            return False
+        located = TeamLocated(
+            team_id=team_id,
+            latitude=lat,
+            longitude=lon,
+            located_at=taken,
+            actor=actor,
+            accuracy_m=accuracy_m,
+        )
         envelope = envelope_for(located, producer=PRODUCER, key=row.region, at=now)
         uow.record_envelopes([envelope], now, staged=False)
+    return True
 
 
 # --- door cards ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import TeamRow, UserRow, WebSessionRow
 from dispatch.service_layer.access import Caller, Role
+from dispatch.service_layer.push_subscriptions import forget_person, forget_sessions
 
 MIN_PASSWORD_LENGTH = 10
 SESSION_LIFETIME = timedelta(hours=12)  # a dispatcher's shift, with its handover
@@ -150,9 +151,16 @@ def session_caller(
 
 
 def sign_out(session: Session, cookie: str, now: datetime) -> None:
+    """The session ends, and the push subscriptions its browser made go with it."""
     found = session.get(WebSessionRow, _digest(cookie))
     if found is not None and found.ended_at is None:
         found.ended_at = now
+    forget_sessions(session, [_digest(cookie)])
+
+
+def session_hash(cookie: str) -> str:
+    """How a session is kept: the SHA-256 of its cookie."""
+    return _digest(cookie)
 
 
 def _verifies(password_hash: str, password: str) -> bool:
@@ -172,6 +180,7 @@ def _end_sessions(session: Session, username: str, at: datetime) -> None:
         .where(WebSessionRow.username == username, WebSessionRow.ended_at.is_(None))
         .values(ended_at=at)
     )
+    forget_person(session, username)
 
 
 def _user(session: Session, username: str) -> UserRow:

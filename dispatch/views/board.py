@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import AssignmentRow, IncidentRow, SlaClockRow, clock_of
+from dispatch.adapters.orm import AssignmentRow, IncidentRow, SlaClockRow, TaskNoticeRow, clock_of
 from dispatch.views.timeline import incident_timeline
 from models.errors import NotFound
 from models.lifecycle import WAITING, WITH_TEAM
@@ -58,6 +58,8 @@ class IncidentView(BaseModel):
     clocks: list[ClockView]
     timeline: list[TimelineEntry]
     explanation: list[dict[str, Any]]
+    notified_at: AwareDatetime | None = None  # the team holding it first told (detail only)
+    seen_at: AwareDatetime | None = None  # and when its crew's phone showed it
 
 
 def _clock_view(row: SlaClockRow, now: datetime | None) -> ClockView:
@@ -142,12 +144,16 @@ def incident_view(session: Session, incident_id: str) -> IncidentView:
     row = session.get(IncidentRow, incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}")
-    return _view(
+    view = _view(
         row,
         _clocks_of(session, [incident_id]).get(incident_id, []),
         _timeline(session, incident_id),
         _explanation(session, incident_id),
     )
+    notice = session.get(TaskNoticeRow, (incident_id, row.team_id)) if row.team_id else None
+    if notice is None:
+        return view
+    return view.model_copy(update={"notified_at": notice.notified_at, "seen_at": notice.seen_at})
 
 
 def _views(session: Session, rows: Sequence[IncidentRow]) -> list[IncidentView]:

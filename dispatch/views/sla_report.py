@@ -214,7 +214,9 @@ def _open_states(session: Session, ids: list[str]) -> dict[str, str]:
         found.update(
             session.execute(
                 select(IncidentRow.id, IncidentRow.state).where(IncidentRow.id.in_(chunk))
-            ).tuples()
+            )
+            .tuples()
+            .all()  # a Result has keys(): dict.update would read it as a mapping
         )
     return found
 

@@ -201,3 +201,18 @@ class IncidentReprioritized(LifecycleEvent):
 
     old_priority: str
     new_priority: str
+
+
+@register
+class IncidentReassigned(LifecycleEvent):
+    """A dispatcher handed the incident by hand to a team of their choice, with the reason. The
+    former team's task is withdrawn (its load drops, its acknowledge clock stops; it is not
+    excluded); team.assigned and sla.clocks_started follow at once for the chosen team."""
+
+    TYPE: ClassVar[str] = "incident.reassigned"
+    VERSION: ClassVar[int] = 1
+
+    from_team_id: str | None = Field(default=None, description="the team that had it, if any")
+    to_team_id: str
+    reason: str = Field(min_length=1, max_length=500)
+    reassigned_at: AwareDatetime

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from dispatch.service_layer import incidents, tasks
+from dispatch.service_layer import incidents, reassignment, tasks
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.registry import replace_registry, report_location
 from dispatch.service_layer.routing import handle_incident_records
@@ -183,6 +183,13 @@ def change_registry(services: Services) -> None:
         replace_registry(session, [east, TEAMS[1], south], services.clock.now())
 
 
+def reassign_by_hand(services: Services) -> None:
+    """The dispatcher hands a task to the nearest team with room, and says why."""
+    _advance(services, 1)
+    first = next(c for c in reassignment.candidates(services, "gold-003") if c.eligible)
+    reassignment.reassign(services, "gold-003", DISPATCHER, first.team_id, "crew needed nearby")
+
+
 def report_more(services: Services) -> None:
     _advance(services, 3)
     handle_incident_records(
@@ -235,6 +242,7 @@ STEPS: list[tuple[str, Step]] = [
     ("resolve two tasks", resolve_two),
     ("route the queue", route_queue),
     ("change the registry", change_registry),
+    ("the dispatcher reassigns one by hand", reassign_by_hand),
     ("report more", report_more),
     ("resolve the rest", resolve_all),
 ]

@@ -54,7 +54,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 # tables that came after migrations: a database made by create_all before them lacks them
-ADDED_BY_MIGRATIONS = frozenset({"users", "web_sessions"})
+ADDED_BY_MIGRATIONS = frozenset({"users", "web_sessions", "households"})
 
 
 def orm_metadata() -> MetaData:

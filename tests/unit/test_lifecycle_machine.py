@@ -30,6 +30,8 @@ EXPECTED: dict[tuple[IncidentState, Action], IncidentState] = {
     **{(s, Action.CANCEL): S.CANCELLED for s in (*sorted(OPEN), S.MERGED)},
     **{(s, Action.ESCALATE): s for s in sorted(OPEN)},
     **{(s, Action.CHANGE_PRIORITY): s for s in (*sorted(OPEN), S.MERGED)},
+    **{(s, Action.REASSIGN): S.ASSIGNED for s in (S.QUEUED, S.ASSIGNED, S.ACKNOWLEDGED)},
+    (S.EN_ROUTE, Action.REASSIGN): S.ASSIGNED,
 }
 ALL = [(state, action) for state in IncidentState for action in Action]
 REFUSED = [pair for pair in ALL if pair not in EXPECTED]

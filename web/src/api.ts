@@ -1,5 +1,7 @@
 // The board's calls to everycall's API: the session cookie travels by itself; every change
 // carries the session's CSRF token.
+import type { OpenBoard } from "./board";
+
 export interface Person {
   username: string;
   display_name: string;
@@ -42,6 +44,8 @@ export interface TimelineEntry {
 
 export interface IncidentDetail extends Incident {
   escalated: boolean;
+  notified_at?: string | null; // the team holding it first told (a push or a text delivered)
+  seen_at?: string | null; // and when its crew's phone showed it
   timeline: TimelineEntry[];
   explanation: Record<string, unknown>[]; // the decision first, then the ranked short list
 }
@@ -74,6 +78,7 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly body: Record<string, unknown> = {}, // the whole answer, e.g. a 409's current_state
   ) {
     super(message);
   }
@@ -81,8 +86,13 @@ export class ApiError extends Error {
 
 let csrf = "";
 
-export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+export async function call<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: Record<string, string> = {}, // e.g. a crew tap's Idempotency-Key
+): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrf;
   const answer = await fetch(path, {
@@ -93,7 +103,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   });
   if (!answer.ok) {
     const detail = await answer.json().catch(() => ({ detail: answer.statusText }));
-    throw new ApiError(answer.status, String(detail.detail ?? answer.statusText));
+    throw new ApiError(answer.status, String(detail.detail ?? answer.statusText), detail);
   }
   return answer.status === 204 ? (undefined as T) : ((await answer.json()) as T);
 }
@@ -116,7 +126,7 @@ export async function signIn(username: string, password: string): Promise<Person
 }
 
 export const signOut = (): Promise<void> => call("DELETE", "/session");
-export const recentIncidents = (): Promise<Incident[]> => call("GET", "/incidents?limit=1000");
+export const openBoard = (): Promise<OpenBoard> => call("GET", "/board/open");
 export const incident = (id: string): Promise<IncidentDetail> =>
   call("GET", `/incidents/${encodeURIComponent(id)}`);
 export const cancel = (id: string, reason: string): Promise<IncidentDetail> =>

@@ -10,7 +10,10 @@ export interface Envelope {
 
 export const CLOSED = new Set(["resolved", "cancelled", "merged"]);
 
-/** Apply one event to the incidents by id; returns the id it changed, if any. */
+/** Apply one event to the incidents by id; returns the id it changed, if any. A changed
+ * incident is a new object set into the map, never edited in place, so the board can keep
+ * its incidents in a shallowly reactive map: 10,000 deeply reactive incidents cost more to
+ * track on every redraw than to draw. */
 export function applyEvent(incidents: Map<string, Incident>, event: Envelope): string | null {
   const p = event.payload;
   if (event.type === "incident.reported") {
@@ -31,8 +34,9 @@ export function applyEvent(incidents: Map<string, Incident>, event: Envelope): s
     return id;
   }
   const id = typeof p.incident_id === "string" ? p.incident_id : null;
-  const known = id ? incidents.get(id) : undefined;
-  if (!id || !known) return null;
+  const before = id ? incidents.get(id) : undefined;
+  if (!id || !before) return null;
+  const known: Incident = { ...before, clocks: [...before.clocks] };
   if (event.type === "team.assigned") {
     known.state = "assigned";
     known.team_id = String(p.team_id);
@@ -46,6 +50,7 @@ export function applyEvent(incidents: Map<string, Incident>, event: Envelope): s
   if (event.type === "incident.merged") known.master_id = String(p.master_id);
   if (event.type === "incident.unlinked") known.master_id = null;
   if (Array.isArray(p.clocks)) mergeClocks(known, p.clocks as Clock[]);
+  incidents.set(id, known);
   return id;
 }
 
@@ -108,10 +113,70 @@ export function matches(incident: Incident, filters: Filters): boolean {
   );
 }
 
+/** Rows the open incidents' table lists, oldest report first: a table of 10,000 rows takes
+ * the page seconds to lay out, and no one reads it; the filters narrow it down. */
+export const LISTED_ROWS = 200;
+
 export function openOnes(incidents: Map<string, Incident>): Incident[] {
+  // a plain comparison: ISO times in UTC sort as text, and localeCompare is a hundred times
+  // slower, which 10,000 open incidents resorted on every batch of events make felt
   return [...incidents.values()]
     .filter((i) => !CLOSED.has(i.state))
-    .sort((a, b) => a.reported_at.localeCompare(b.reported_at));
+    .sort((a, b) => (a.reported_at < b.reported_at ? -1 : a.reported_at > b.reported_at ? 1 : 0));
+}
+
+/** Above this many open incidents shown, the map draws them by cells (see mapMarks). */
+export const MAP_MARKS = 2000;
+export const CELL_DEG = 0.1; // about 10 km: on the map, a mark's width
+
+// which incident of a cell its mark shows: waiting first, then the most urgent priority, then
+// the oldest report
+const STATE_RANK: Record<string, number> = { reported: 0, queued: 0, assigned: 1, acknowledged: 2, en_route: 2, on_scene: 3 };
+const PRIORITY_RANK: Record<string, number> = { critical: 0, hardship: 1, normal: 2, low: 3 };
+const rankOf = (i: Incident): [number, number, string] => [STATE_RANK[i.state] ?? 4, PRIORITY_RANK[i.priority] ?? 4, i.reported_at];
+
+function moreUrgent(a: Incident, b: Incident): boolean {
+  const [x, y] = [rankOf(a), rankOf(b)];
+  return x[0] !== y[0] ? x[0] < y[0] : x[1] !== y[1] ? x[1] < y[1] : x[2] < y[2];
+}
+
+export interface Drawn {
+  incidents: Incident[];
+  grouped: Map<string, number>; // reports beside each drawn one: its storm group, or its cell
+}
+
+/** What the map draws: every incident with its storm group's size; or, with more than
+ * MAP_MARKS of them, one mark per cell of CELL_DEG, for the most urgent incident in it,
+ * counting every report in the cell (10,000 marks take the page seconds to draw and redraw,
+ * and overlap anyway). The chosen incident always has a mark of its own. */
+export function mapMarks(open: Incident[], grouped: Map<string, number>, chosen: string | null): Drawn {
+  if (open.length <= MAP_MARKS) return { incidents: open, grouped };
+  const cells = new Map<string, { shown: Incident; reports: number }>();
+  let own: Incident | null = null;
+  for (const i of open) {
+    if (i.id === chosen) {
+      own = i;
+      continue;
+    }
+    const key = `${Math.floor(i.latitude / CELL_DEG)}:${Math.floor(i.longitude / CELL_DEG)}`;
+    const reports = 1 + (grouped.get(i.id) ?? 0);
+    const cell = cells.get(key);
+    if (!cell) cells.set(key, { shown: i, reports });
+    else {
+      cell.reports += reports;
+      if (moreUrgent(i, cell.shown)) cell.shown = i;
+    }
+  }
+  const drawn: Drawn = { incidents: [], grouped: new Map() };
+  for (const { shown, reports } of cells.values()) {
+    drawn.incidents.push(shown);
+    if (reports > 1) drawn.grouped.set(shown.id, reports - 1);
+  }
+  if (own) {
+    drawn.incidents.push(own); // last: drawn on top
+    if (grouped.has(own.id)) drawn.grouped.set(own.id, grouped.get(own.id) ?? 0);
+  }
+  return drawn;
 }
 
 /** A team's load as the map colours it: free, busy (some capacity left) or full. */
@@ -133,4 +198,75 @@ export function applyToTeams(teams: Map<string, TeamMark>, event: Envelope): voi
   const p = event.payload;
   const team = teams.get(String(p.team_id));
   if (team) Object.assign(team, { latitude: Number(p.latitude), longitude: Number(p.longitude), located_at: String(p.located_at) });
+}
+
+/** GET /board/open: every open incident (and the merged reports of open storm groups) as
+ * rows of fields in the order the answer names, read when the log was at `seq`. */
+export interface OpenBoard {
+  seq: number;
+  incident_fields: string[];
+  clock_fields: string[];
+  incidents: unknown[][];
+}
+
+/** The rows of GET /board/open as the board's incidents. */
+export function fromOpenBoard(answer: OpenBoard): Incident[] {
+  const at = (fields: string[]) => (row: unknown[], name: string) => row[fields.indexOf(name)];
+  const field = at(answer.incident_fields);
+  const clockField = at(answer.clock_fields);
+  return answer.incidents.map((row) => ({
+    id: String(field(row, "id")),
+    kind: String(field(row, "kind")),
+    priority: String(field(row, "priority")),
+    region: String(field(row, "region")),
+    address: String(field(row, "address") ?? ""),
+    state: String(field(row, "state")),
+    team_id: (field(row, "team_id") as string | null) ?? null,
+    reported_at: String(field(row, "reported_at")),
+    latitude: Number(field(row, "latitude")),
+    longitude: Number(field(row, "longitude")),
+    master_id: (field(row, "master_id") as string | null) ?? null,
+    clocks: (field(row, "clocks") as unknown[][]).map((c) => ({
+      kind: String(clockField(c, "kind")),
+      attempt: Number(clockField(c, "attempt")),
+      state: String(clockField(c, "state")),
+      started_at: String(clockField(c, "started_at")),
+      deadline: String(clockField(c, "deadline")),
+      closed_at: null,
+    })),
+  }));
+}
+
+/** The live stream's events on their way to the board. Held until the first read is in,
+ * then those the read already shows (by sequence number) are dropped, so nothing is applied
+ * twice or lost between the two; after that, applied in batches: in a storm, one render for
+ * the events of a tenth of a second rather than one for each. */
+export class LiveFeed {
+  private held: [number, Envelope][] = [];
+  private readAt: number | null = null; // the first read's sequence number, once it is in
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly apply: (events: Envelope[]) => void,
+    private readonly batchMs = 100,
+  ) {}
+
+  push(seq: number, event: Envelope): void {
+    this.held.push([seq, event]);
+    if (this.readAt !== null && this.timer === null) this.timer = setTimeout(() => this.flush(), this.batchMs);
+  }
+
+  /** The first read is in, as of the log's `seq`. */
+  loaded(seq: number): void {
+    this.readAt = seq;
+    this.flush();
+  }
+
+  private flush(): void {
+    this.timer = null;
+    const after = this.readAt ?? Infinity;
+    const due = this.held.filter(([seq]) => seq > after).map(([, event]) => event);
+    this.held = [];
+    if (due.length) this.apply(due);
+  }
 }

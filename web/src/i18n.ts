@@ -2,6 +2,8 @@
 import { ref } from "vue";
 import audit from "./messages/audit";
 import calltaker from "./messages/calltaker";
+import crew from "./messages/crew";
+import notify from "./messages/notify";
 import reassign from "./messages/reassign";
 import reports from "./messages/reports";
 
@@ -58,6 +60,9 @@ const board = {
     navBoard: "调度看板",
     navAudit: "审计",
     navReports: "报表与台账",
+    listed: "列表显示最早的",
+    narrow: "其余的在地图上，可用筛选缩小范围。",
+    reportsHere: "起报修在此",
   },
   en: {
     title: "everycall dispatch board",
@@ -109,13 +114,16 @@ const board = {
     navBoard: "Board",
     navAudit: "Audit",
     navReports: "Reports and ledger",
+    listed: "Listed, oldest first:",
+    narrow: "The rest are on the map; the filters narrow the list down.",
+    reportsHere: "reports here",
   },
 } as const;
 
 // each screen keeps its own labels beside the board's; a key missing in one language fails the build
 const messages = {
-  "zh-CN": { ...board["zh-CN"], ...audit["zh-CN"], ...calltaker["zh-CN"], ...reassign["zh-CN"], ...reports["zh-CN"] },
-  en: { ...board.en, ...audit.en, ...calltaker.en, ...reassign.en, ...reports.en },
+  "zh-CN": { ...board["zh-CN"], ...audit["zh-CN"], ...calltaker["zh-CN"], ...crew["zh-CN"], ...notify["zh-CN"], ...reassign["zh-CN"], ...reports["zh-CN"] },
+  en: { ...board.en, ...audit.en, ...calltaker.en, ...crew.en, ...notify.en, ...reassign.en, ...reports.en },
 };
 
 export type MessageKey = keyof (typeof messages)["zh-CN"];
@@ -134,14 +142,17 @@ export function toggleLocale(): void {
 }
 
 // Times are read in Asia/Shanghai, whatever the browser's zone; the server keeps UTC.
+// one formatter per language: making one costs what formatting a few hundred times does
+const clockFormats = new Map<Locale, Intl.DateTimeFormat>();
+
 export function shanghaiTime(iso: string): string {
-  return new Intl.DateTimeFormat(locale.value, {
-    timeZone: "Asia/Shanghai",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hour12: false,
-  }).format(new Date(iso));
+  let format = clockFormats.get(locale.value);
+  if (!format) {
+    const options = { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false } as const;
+    format = new Intl.DateTimeFormat(locale.value, options);
+    clockFormats.set(locale.value, format);
+  }
+  return format.format(new Date(iso));
 }
 
 export function waitedMinutes(fromIso: string, now: Date): number {
@@ -167,10 +178,11 @@ export function stateLabel(state: string): string {
 
 // The choices the board offers, each with its Chinese name beside the value the API takes.
 export const KINDS: [string, string][] = [
-  ["repair", "抢修"], ["outage", "停电"], ["disaster", "灾害"], ["inspection", "巡检"], ["hardship", "困难帮扶"],
+  ["repair", "抢修"], ["outage", "停电"], ["disaster_relief", "抢险救灾"], ["equipment_check", "设备体检"],
+  ["vulnerable_assistance", "困难帮扶"],
 ];
 export const PRIORITIES: [string, string][] = [
-  ["critical", "紧急"], ["high", "高"], ["normal", "普通"], ["hardship", "帮扶"],
+  ["critical", "紧急"], ["hardship", "困难户"], ["normal", "普通"], ["low", "低"],
 ];
 
 export const allMessages = messages;

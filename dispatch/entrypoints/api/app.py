@@ -15,9 +15,16 @@ from fastapi import FastAPI
 from dispatch.adapters.ratelimit import Limits, RateLimit
 from dispatch.config import Settings
 from dispatch.entrypoints.api import (
+    audit,
     health,
+    households,
     incidents,
+    locations,
+    notifications,
+    open_board,
+    places,
     profiles,
+    reports,
     sessions,
     stream,
     tasks,
@@ -90,7 +97,21 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
     add_error_handlers(app)
     app.include_router(health.router(), responses=_LIMITED)
     app.include_router(sessions.router(), responses=_LIMITED)
-    routers = (incidents, profiles, stream, tasks, teams_board)
+    # places before incidents: its /incidents/nearby is not an /incidents/{incident_id}
+    routers = (
+        audit,
+        households,
+        places,
+        incidents,
+        locations,
+        notifications,
+        open_board,
+        profiles,
+        reports,
+        stream,
+        tasks,
+        teams_board,
+    )
     for router in (module.router() for module in routers):
         app.include_router(router, responses=_GUARDED)
     add_api_docs(app)

@@ -13,7 +13,14 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 from dispatch.entrypoints.api.middleware import printable, request_validation_error
 from dispatch.service_layer.intake import IdempotencyKeyReused
-from models.errors import DomainError, Forbidden, InvalidTransition, NoEligibleTeam, NotFound
+from models.errors import (
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    NoEligibleTeam,
+    NotFound,
+    TaskWithdrawn,
+)
 
 DATABASE_RETRY_AFTER_S = 2
 
@@ -36,6 +43,12 @@ def add_error_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(InvalidTransition, invalid_transition)
+
+    async def task_withdrawn(request: Request, error: Exception) -> Response:
+        # `withdrawn` tells the crew's phone what to say without showing where the task went
+        return JSONResponse({"detail": str(error), "withdrawn": True}, status.HTTP_409_CONFLICT)
+
+    app.add_exception_handler(TaskWithdrawn, task_withdrawn)
     app.add_exception_handler(IdempotencyKeyReused, _idempotency_key_reused)
     for outage in (OperationalError, InterfaceError):
         app.add_exception_handler(outage, _database_unavailable)

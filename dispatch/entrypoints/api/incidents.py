@@ -1,20 +1,21 @@
-"""The dispatch center's routes: report, show, list, cancel, reprioritise and unlink
-incidents; the queue and the SLA summary."""
+"""The dispatch center's routes: report, show, list, cancel, reprioritise, unlink and reassign
+incidents by hand (and the teams to choose from); the queue and the SLA summary."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 
 from dispatch.entrypoints.api.deps import CallerDep, Dispatcher, Reader, ServicesDep
-from dispatch.service_layer import incidents
+from dispatch.service_layer import incidents, reassignment
 from dispatch.service_layer.access import check_own_task
 from dispatch.service_layer.intake import IncidentReport, accept_report
 from dispatch.views import board
 from dispatch.views.queue import waiting_queue
 from models.incident import IncidentState, Priority
+from models.reassignment import TeamCandidate, TeamUnfit
 
 
 class ReportAccepted(BaseModel):
@@ -28,6 +29,28 @@ class CancelRequest(BaseModel):
 
 class PriorityChange(BaseModel):
     priority: Priority
+
+
+class ReassignRequest(BaseModel):
+    team_id: str = Field(min_length=1, max_length=64, description="the team chosen")
+    reason: str = Field(min_length=1, max_length=500, description="why, for the record")
+
+
+# a 422 shaped as FastAPI's own, which a route's own description of it would otherwise drop
+_AS_EVERY_422 = {
+    "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+}
+_CANDIDATES_REFUSED: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such incident"},
+    422: {"description": "a limit out of 1 to 1000", "content": _AS_EVERY_422},
+}
+_REASSIGN_REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "not in a state to reassign, or the team has it, is full or away"},
+    422: {
+        "description": "a bad body, or a team that does not exist or lacks the skill",
+        "content": _AS_EVERY_422,
+    },
+}
 
 
 def router() -> APIRouter:
@@ -104,6 +127,27 @@ def router() -> APIRouter:
     def unlink(incident_id: str, services: ServicesDep, caller: Dispatcher) -> board.IncidentView:
         """Unlink a report grouped as a duplicate: it is dispatched on its own."""
         return incidents.unlink_duplicate(services, incident_id, caller)
+
+    @router.get("/incidents/{incident_id}/candidates", responses=_CANDIDATES_REFUSED)
+    def reassign_candidates(
+        incident_id: str,
+        services: ServicesDep,
+        caller: Reader,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[TeamCandidate]:
+        """Teams to reassign to: nearest eligible of the needed skill first, then why not."""
+        return reassignment.candidates(services, incident_id, limit)
+
+    @router.post("/incidents/{incident_id}/reassign", responses=_REASSIGN_REFUSED)
+    def reassign(
+        incident_id: str, body: ReassignRequest, services: ServicesDep, caller: Dispatcher
+    ) -> board.IncidentView:
+        """Reassign by hand to the chosen team, with the reason; its acknowledge clock starts."""
+        try:
+            return reassignment.reassign(services, incident_id, caller, body.team_id, body.reason)
+        except TeamUnfit as error:
+            problem = {"type": "team_unfit", "loc": ["body", "team_id"], "msg": str(error)}
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [problem]) from error
 
     @router.get("/sla/summary")
     def sla_summary(services: ServicesDep, caller: Reader) -> dict[str, Any]:

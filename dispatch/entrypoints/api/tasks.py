@@ -1,17 +1,18 @@
 """A team's routes: its open tasks, and what it does with each (acknowledge, decline, set
-off, arrive, resolve)."""
+off, arrive, resolve). Each move takes an Idempotency-Key: the crew's phone sends the taps it
+queued offline with the key made at the tap, and a replay is answered as the first time."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, Field
 
 from dispatch.adapters.orm import TeamRow
 from dispatch.entrypoints.api.deps import CallerDep, ServicesDep, TaskActor
-from dispatch.service_layer import tasks
-from dispatch.service_layer.access import check_own_task, check_own_tasks
+from dispatch.service_layer.access import check_own_tasks
+from dispatch.service_layer.task_moves import Move, Step, take_step
 from dispatch.views import board
 from models.errors import NotFound
 
@@ -22,6 +23,25 @@ class DeclineRequest(BaseModel):
 
 class ResolveRequest(BaseModel):
     notes: str = Field(default="", max_length=2000, description="what was done")
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="made once per tap: a replay gets the first answer and changes nothing",
+    ),
+]
+
+MOVE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "not allowed in the task's current state (the body's current_state), "
+        "or the task is no longer the team's (withdrawn: true)"
+    },
+    422: {"description": "an invalid body, or an Idempotency-Key already used for another request"},
+}
 
 
 def router() -> APIRouter:
@@ -38,47 +58,58 @@ def router() -> APIRouter:
                 raise NotFound(f"no team {team_id!r}")
             return board.team_tasks(session, team_id)
 
-    @router.post("/tasks/{incident_id}/ack")
+    @router.post("/tasks/{incident_id}/ack", responses=MOVE_ANSWERS)
     def acknowledge(
-        incident_id: str, services: ServicesDep, caller: TaskActor
+        incident_id: str,
+        services: ServicesDep,
+        caller: TaskActor,
+        idempotency_key: IdempotencyKey = None,
     ) -> board.IncidentView:
         """The team takes the task."""
-        check_own_task(services, incident_id, caller)
-        return tasks.acknowledge(services, incident_id, caller)
+        return take_step(services, Move(Step.ACKNOWLEDGE, incident_id), caller, idempotency_key)
 
-    @router.post("/tasks/{incident_id}/decline")
+    @router.post("/tasks/{incident_id}/decline", responses=MOVE_ANSWERS)
     def decline(
         incident_id: str,
         body: Annotated[DeclineRequest, Body()],
         services: ServicesDep,
         caller: TaskActor,
+        idempotency_key: IdempotencyKey = None,
     ) -> board.IncidentView:
         """The team cannot take the task, and says why; it goes back for dispatch."""
-        check_own_task(services, incident_id, caller)
-        return tasks.decline(services, incident_id, caller, body.reason)
+        move = Move(Step.DECLINE, incident_id, body.reason)
+        return take_step(services, move, caller, idempotency_key)
 
-    @router.post("/tasks/{incident_id}/en-route")
-    def en_route(incident_id: str, services: ServicesDep, caller: TaskActor) -> board.IncidentView:
+    @router.post("/tasks/{incident_id}/en-route", responses=MOVE_ANSWERS)
+    def en_route(
+        incident_id: str,
+        services: ServicesDep,
+        caller: TaskActor,
+        idempotency_key: IdempotencyKey = None,
+    ) -> board.IncidentView:
         """The team is on its way."""
-        check_own_task(services, incident_id, caller)
-        return tasks.mark_en_route(services, incident_id, caller)
+        return take_step(services, Move(Step.EN_ROUTE, incident_id), caller, idempotency_key)
 
-    @router.post("/tasks/{incident_id}/on-scene")
-    def on_scene(incident_id: str, services: ServicesDep, caller: TaskActor) -> board.IncidentView:
+    @router.post("/tasks/{incident_id}/on-scene", responses=MOVE_ANSWERS)
+    def on_scene(
+        incident_id: str,
+        services: ServicesDep,
+        caller: TaskActor,
+        idempotency_key: IdempotencyKey = None,
+    ) -> board.IncidentView:
         """The team has arrived."""
-        check_own_task(services, incident_id, caller)
-        return tasks.mark_on_scene(services, incident_id, caller)
+        return take_step(services, Move(Step.ON_SCENE, incident_id), caller, idempotency_key)
 
-    @router.post("/tasks/{incident_id}/resolve")
+    @router.post("/tasks/{incident_id}/resolve", responses=MOVE_ANSWERS)
     def resolve(
         incident_id: str,
         services: ServicesDep,
         caller: TaskActor,
         body: Annotated[ResolveRequest | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> board.IncidentView:
         """The job is done, with notes."""
-        check_own_task(services, incident_id, caller)
-        notes = body.notes if body is not None else ""
-        return tasks.resolve(services, incident_id, caller, notes)
+        move = Move(Step.RESOLVE, incident_id, body.notes if body is not None else "")
+        return take_step(services, move, caller, idempotency_key)
 
     return router

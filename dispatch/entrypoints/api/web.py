@@ -5,6 +5,7 @@ build, `/` says how to make one."""
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,18 +17,23 @@ from starlette.types import Receive, Scope, Send
 
 from dispatch.config import WEB_DIST
 
+# the crew app's manifest (web/public/manifest.webmanifest): browsers install the app only from
+# a manifest served as such, and a machine's own MIME table may not name the extension
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+
 _NOT_BUILT = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>everycall</title>
 <p>看板尚未构建：请运行 <code>make web</code>。</p>
 <p>The board is not built yet: run <code>make web</code>.</p></html>"""
 
 
 class WebFiles(StaticFiles):
-    """The built files, for reading. Any other method on a path no API route took is answered
-    as the API would: 405 where a route has the path (with Allow), else 404."""
+    """The built files, for reading. A request no API route took is answered as the API would
+    when a route has its path (405, with Allow: a GET of a POST-only route too), and when it
+    is not a read (404); the rest are files."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
-            allowed = _methods_at(scope)
+        allowed = _methods_at(scope) if scope["type"] == "http" else set()
+        if scope["type"] == "http" and (allowed or scope["method"] not in ("GET", "HEAD")):
             answer = (
                 JSONResponse(
                     {"detail": "Method Not Allowed"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +20,7 @@ from dispatch.adapters.orm import make_engine
 from dispatch.audit.export import FORMATS, export_log
 from dispatch.audit.pointintime import board_at
 from dispatch.audit.replay import ReplayError, kafka_entries, replay
-from dispatch.audit.source import open_read_only
+from dispatch.audit.source import read_snapshot
 from dispatch.audit.verify import Digest, read_head, verify_log
 from dispatch.views.timeline import incident_timeline
 
@@ -38,15 +38,9 @@ DatabaseUrl = Annotated[
 ]
 
 
-@contextmanager
-def _source(url: str | None) -> Iterator[Connection]:
+def _source(url: str | None) -> AbstractContextManager[Connection]:
     """One read-only transaction on the audited database: every read sees one snapshot."""
-    engine = open_read_only(url or bootstrap.read_settings().database_url)
-    try:
-        with engine.connect() as connection, connection.begin():
-            yield connection
-    finally:
-        engine.dispose()
+    return read_snapshot(url or bootstrap.read_settings().database_url)
 
 
 @contextmanager

@@ -7,6 +7,8 @@ import typer
 from dispatch.entrypoints.cli import processes
 from dispatch.entrypoints.cli.audit import audit_app
 from dispatch.entrypoints.cli.db import db_app
+from dispatch.entrypoints.cli.households import households_app
+from dispatch.entrypoints.cli.ledger import ledger_app
 from dispatch.entrypoints.cli.ops import incidents_app, tasks_app
 from dispatch.entrypoints.cli.registry import grid_app, queue, teams_app
 from dispatch.entrypoints.cli.simulate import demo, simulate
@@ -21,14 +23,22 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(users_app, name="users")
+app.add_typer(households_app, name="households")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(teams_app, name="teams")
 app.add_typer(grid_app, name="grid")
 app.add_typer(sla_app, name="sla")
+app.add_typer(ledger_app, name="ledger")
 app.command()(queue)
 app.command()(simulate)
-for _command in (processes.serve, processes.api, processes.dispatcher, processes.watchdog):
+for _command in (
+    processes.serve,
+    processes.api,
+    processes.dispatcher,
+    processes.watchdog,
+    processes.notifier,
+):
     app.command()(_command)
 app.command()(demo)
 

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from dispatch import bootstrap
 from dispatch.entrypoints.cli.tables import print_identifier_table
-from dispatch.service_layer import incidents, tasks
+from dispatch.service_layer import incidents, reassignment, tasks
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.intake import IncidentReport, accept_report
 from dispatch.service_layer.services import Services
@@ -180,6 +180,18 @@ def priority(
 def unlink(incident_id: IdArgument) -> None:
     """Unlink a report grouped as a duplicate: it is dispatched on its own."""
     _as_dispatcher(incident_id, lambda s, c: incidents.unlink_duplicate(s, incident_id, c))
+
+
+@incidents_app.command("reassign")
+def reassign(
+    incident_id: IdArgument,
+    team: Annotated[str, typer.Option(help="the team chosen")],
+    reason: Annotated[str, typer.Option(help="why, for the record")],
+) -> None:
+    """Reassign an incident by hand to the chosen team, with the reason."""
+    with services_or_exit() as services:
+        view = reassignment.reassign(services, incident_id, dispatcher_caller(), team, reason)
+    console.print(f"incident {incident_id} is now {view.state} (team {view.team_id})")
 
 
 def _as_dispatcher(incident_id: str, action: Callable[[Services, Caller], IncidentView]) -> None:

@@ -1,4 +1,5 @@
-"""`everycall serve`, `api`, `dispatcher` and `watchdog`: the long-running processes."""
+"""`everycall serve`, `api`, `dispatcher`, `watchdog` and `notifier`: the long-running
+processes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import typer
 from dispatch import bootstrap
 from dispatch.config import Settings
 from dispatch.entrypoints.api.server import run_api_alone, run_serve
-from dispatch.entrypoints.workers import console, run_dispatcher_alone, run_watchdog_alone
+from dispatch.entrypoints.workers import (
+    console,
+    run_dispatcher_alone,
+    run_notifier_alone,
+    run_watchdog_alone,
+)
 
 HostOption = Annotated[
     str | None, typer.Option(help="interface to listen on [settings: 127.0.0.1]")
@@ -24,7 +30,8 @@ def serve(
         bool, typer.Option(help="seed the Hubei registry when the database has no teams")
     ] = True,
 ) -> None:
-    """Run the API, the dispatcher, the SLA watchdog and the outbox relay in one process."""
+    """Run the API, the dispatcher, the SLA watchdog, the notifier and the outbox relay in one
+    process."""
     settings = bootstrap.read_settings()
     try:
         code = run_serve(settings, host or settings.api_host, _port(port, settings), seed)
@@ -57,6 +64,15 @@ def watchdog() -> None:
         run_watchdog_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
         console.print("watchdog stopped")
+
+
+def notifier() -> None:
+    """Tell crews of their tasks (Web Push, SMS, group bots) from the event log, until
+    interrupted."""
+    try:
+        run_notifier_alone(bootstrap.read_settings())
+    except KeyboardInterrupt:
+        console.print("notifier stopped")
 
 
 def _port(port: int | None, settings: Settings) -> int:

@@ -1,5 +1,36 @@
 // Labels of the calltaker screens, in both languages; merged into i18n.ts.
+// {n} and {km} are filled in by fill() in callTaker.ts.
 export default {
-  "zh-CN": {},
-  en: {},
+  "zh-CN": {
+    callTakerAccount: "户号",
+    callTakerHardship: "困难户 hardship register",
+    callTakerOnRegister: "已登记，非困难户",
+    callTakerNotOnRegister: "未在困难户登记册中",
+    callTakerResolving: "正在识别地址…",
+    callTakerAtDistrict: "区县驻地附近，可拖动标记调整",
+    callTakerAtDivision: "市州驻地附近，可拖动标记调整",
+    callTakerOutside: "地址不在湖北省",
+    callTakerUnresolved: "未识别出市州，请在地图上点选",
+    callTakerNearby: "附近已有 {n} 起同类工单（{km} 公里内），确认不是同一故障后仍可提交",
+    callTakerOpen: "查看",
+    callTakerPinIn: "标记所在",
+    callTakerPin: "报告位置：可拖动，或聚焦后用方向键移动（Shift 步长更大）",
+    callTakerFailed: "提交失败",
+  },
+  en: {
+    callTakerAccount: "Account number",
+    callTakerHardship: "Hardship register 困难户",
+    callTakerOnRegister: "Registered, not a hardship household",
+    callTakerNotOnRegister: "Not on the hardship register",
+    callTakerResolving: "Resolving the address…",
+    callTakerAtDistrict: "Near the district's seat; drag the pin to adjust",
+    callTakerAtDivision: "Near the division's seat; drag the pin to adjust",
+    callTakerOutside: "The address is outside Hubei",
+    callTakerUnresolved: "No division found: pick the place on the map",
+    callTakerNearby: "{n} open incidents of this kind within {km} km; you may still submit if it is another fault",
+    callTakerOpen: "Open",
+    callTakerPinIn: "Pin in",
+    callTakerPin: "Report position: drag it, or focus it and use the arrow keys (Shift for bigger steps)",
+    callTakerFailed: "Not submitted",
+  },
 } as const;

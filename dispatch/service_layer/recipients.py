@@ -1,0 +1,78 @@
+"""Who may be told anything: team members on duty whose account is enabled, and the push
+subscriptions of their live web sessions. Asked when a delivery is planned and again right
+before each attempt, so that signing out or going off duty stops what is queued too."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from dispatch.adapters.orm import MemberDutyRow, PushSubscriptionRow, UserRow, WebSessionRow
+
+_CHUNK = 500
+
+
+def _on_duty_query() -> Select[str, str]:
+    return (
+        select(MemberDutyRow.username, MemberDutyRow.team_id)
+        .join(UserRow, UserRow.username == MemberDutyRow.username)
+        .where(MemberDutyRow.on_duty.is_(True), UserRow.disabled.is_(False))
+        .where(UserRow.role == "team", UserRow.team_id == MemberDutyRow.team_id)
+    )
+
+
+def members_on_duty(session: Session, team_ids: Collection[str]) -> dict[str, list[str]]:
+    """Each team's members on duty, by username (in name order)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    ids = sorted(team_ids)
+    for start in range(0, len(ids), _CHUNK):
+        query = _on_duty_query().where(MemberDutyRow.team_id.in_(ids[start : start + _CHUNK]))
+        for username, team_id in session.execute(query.order_by(MemberDutyRow.username)):
+            found[team_id].append(username)
+    return found
+
+
+def still_on_duty(session: Session, usernames: Collection[str]) -> set[str]:
+    names = sorted(usernames)
+    found: set[str] = set()
+    for start in range(0, len(names), _CHUNK):
+        query = _on_duty_query().where(MemberDutyRow.username.in_(names[start : start + _CHUNK]))
+        found.update(username for username, _ in session.execute(query))
+    return found
+
+
+def _live_query(now: datetime) -> Select[PushSubscriptionRow]:
+    return (
+        select(PushSubscriptionRow)
+        .join(WebSessionRow, WebSessionRow.id_hash == PushSubscriptionRow.session_hash)
+        .where(WebSessionRow.ended_at.is_(None), WebSessionRow.expires_at > now)
+    )
+
+
+def live_subscriptions(
+    session: Session, usernames: Collection[str], now: datetime
+) -> dict[str, list[PushSubscriptionRow]]:
+    """The push subscriptions of these people's sessions that have not ended or expired."""
+    found: dict[str, list[PushSubscriptionRow]] = defaultdict(list)
+    names = sorted(usernames)
+    for start in range(0, len(names), _CHUNK):
+        chunk = names[start : start + _CHUNK]
+        query = _live_query(now).where(PushSubscriptionRow.username.in_(chunk))
+        for row in session.scalars(query.order_by(PushSubscriptionRow.id)):
+            found[row.username].append(row)
+    return found
+
+
+def live_subscription_ids(
+    session: Session, subscription_ids: Collection[str], now: datetime
+) -> set[str]:
+    ids = sorted(subscription_ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        query = _live_query(now).where(PushSubscriptionRow.id.in_(ids[start : start + _CHUNK]))
+        found.update(row.id for row in session.scalars(query))
+    return found
