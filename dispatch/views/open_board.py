@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, null, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
@@ -39,11 +39,10 @@ CLOCK_FIELDS = ("kind", "attempt", "state", "started_at", "deadline")
 _OPEN_STATES = sorted(state.value for state in OPEN)
 _SHOWN = frozenset([*_OPEN_STATES, IncidentState.MERGED.value])
 
-ClockTuple = tuple[str, int, str, AwareDatetime, AwareDatetime]
-IncidentTuple = tuple[
-    str, str, str, str, str, str, str | None, AwareDatetime, float, float, str | None,
-    list[ClockTuple],
-]  # fmt: skip
+# Rows as lists of values, each typed by what any of its fields may be: a tuple type would
+# document each position (prefixItems), but Schemathesis cannot read that schema back
+ClockRowValues = list[str | int]
+IncidentRowValues = list[str | float | list[ClockRowValues] | None]
 
 
 class OpenBoard(BaseModel):
@@ -52,9 +51,11 @@ class OpenBoard(BaseModel):
     seq: int = Field(description="the event log's newest sequence number when these were read")
     incident_fields: list[str] = Field(description="what each incident tuple holds, in order")
     clock_fields: list[str] = Field(description="what each clock tuple holds, in order")
-    incidents: list[IncidentTuple] = Field(
+    incidents: list[IncidentRowValues] = Field(
         description="open incidents (with their clocks not yet closed), then the merged "
-        "reports of open storm groups (state merged, master_id set, no clocks)"
+        "reports of open storm groups (state merged, master_id set, no clocks); each a list "
+        "of values named by incident_fields, its clocks lists named by clock_fields; times "
+        "are ISO 8601 in UTC"
     )
 
 

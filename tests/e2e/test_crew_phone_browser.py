@@ -151,7 +151,7 @@ def test_a_crew_takes_a_task_with_one_tap_and_its_offline_taps_count_once_in_ord
     task = card(page, "武昌区中北路1号")
     expect(task).to_be_visible(timeout=STARTUP_TIMEOUT_S * 1000)
     assert shown(served, first, desk)["team_id"] == TEAM
-    expect(task.get_by_test_id("sla")).to_contain_text("acknowledge")
+    expect(task.get_by_test_id("sla")).to_contain_text("接单时限")  # the acknowledge clock
     expect(task.get_by_test_id("distance")).to_contain_text("公里")
     amap = task.get_by_role("link", name="高德地图").get_attribute("href") or ""
     assert amap.startswith("amapuri://route/plan/?")

@@ -203,6 +203,36 @@ def resolve_all(services: Services) -> None:
         resolve_task(services, incident_id, team_id)
 
 
+def notify_a_crew(services: Services) -> None:
+    """An open task told to the team's group bot (one attempt fails, the retry is delivered), seen
+    on the crew's phone; a member goes on duty and off again. The notifier's transactions as
+    it runs them, without the network: the channels' answers are given."""
+    from dispatch.adapters.notify_config import NotifyConfig, WebhookEndpoint
+    from dispatch.service_layer.duty import set_duty
+    from dispatch.service_layer.notify_record import Finished, record_progress, take_events
+    from dispatch.service_layer.seen import mark_seen
+    from models.notice import Outcome
+
+    _advance(services, 2)
+    incident_id, team_id = min(_assigned(services))
+    member = Caller(Role.TEAM, team_id=team_id, name="user:wang.fang")
+    set_duty(services, member, "wang.fang", True)
+    bot = WebhookEndpoint.model_validate(
+        {"name": "ops", "kind": "json", "url": "https://ops.example.cn/hook", "secret": "s"}
+    )
+    jobs = take_events(services, NotifyConfig(webhooks=(bot,))).jobs
+    record_progress(services, jobs, [])
+    told = [j for j in jobs if j.incident_id == incident_id and j.about == "team.assigned"][-1]
+    retry = told.retried(services.clock.now())
+    delivered = [Finished(job, Outcome(True, status=200)) for job in jobs if job is not told]
+    record_progress(services, [], [Finished(told, Outcome(False, "HTTP 500", 500, True), retry)])
+    record_progress(services, [retry], delivered)
+    record_progress(services, [], [Finished(retry, Outcome(True, status=200))])
+    _advance(services, 0.5)
+    mark_seen(services, incident_id, crew(team_id))
+    set_duty(services, member, "wang.fang", False)
+
+
 def _assigned(services: Services) -> list[tuple[str, str]]:
     """Open tasks with a team: (incident, team)."""
     from sqlalchemy import select
@@ -244,6 +274,7 @@ STEPS: list[tuple[str, Step]] = [
     ("change the registry", change_registry),
     ("the dispatcher reassigns one by hand", reassign_by_hand),
     ("report more", report_more),
+    ("a crew is told, once after a failure, and sees its task", notify_a_crew),
     ("resolve the rest", resolve_all),
 ]
 

@@ -389,8 +389,13 @@ def test_team_declines_with_a_reason_and_the_task_leaves_it(
     assert declined.json()["team_id"] != owner
     view = client.get(f"/incidents/{incident_id}", headers=bearer(services, Role.DISPATCHER))
     assert "task.declined" in [e["type"] for e in view.json()["timeline"]]
-    # it is no longer this team's: it looks like no task at all
-    assert act(client, services, incident_id, "ack", owner).status_code == 404
+    # it is no longer this team's: a move says so (the crew's phone tells a queued tap why it
+    # was not applied), and nothing more of it is shown
+    again = act(client, services, incident_id, "ack", owner)
+    assert again.status_code == 409 and again.json()["withdrawn"] is True
+    assert '"state"' not in again.text
+    mine = client.get(f"/incidents/{incident_id}", headers=bearer(services, Role.TEAM, owner))
+    assert mine.status_code == 404
 
 
 def test_invalid_transition_is_409_naming_the_current_state(

@@ -86,6 +86,17 @@ export class ApiError extends Error {
 
 let csrf = "";
 
+// FastAPI's 422 detail is a list of problems, each naming its field: read as one line
+export function detailText(detail: unknown): string {
+  if (!Array.isArray(detail)) return String(detail);
+  return detail
+    .map((problem: { loc?: unknown[]; msg?: string }) => {
+      const field = problem.loc?.length ? String(problem.loc[problem.loc.length - 1]) : "";
+      return field ? `${field}: ${problem.msg ?? ""}` : String(problem.msg ?? problem);
+    })
+    .join("; ");
+}
+
 export async function call<T>(
   method: string,
   path: string,
@@ -103,7 +114,7 @@ export async function call<T>(
   });
   if (!answer.ok) {
     const detail = await answer.json().catch(() => ({ detail: answer.statusText }));
-    throw new ApiError(answer.status, String(detail.detail ?? answer.statusText), detail);
+    throw new ApiError(answer.status, detailText(detail.detail ?? answer.statusText), detail);
   }
   return answer.status === 204 ? (undefined as T) : ((await answer.json()) as T);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Incident } from "./api";
+import { type Incident, detailText } from "./api";
 import type { TeamMark } from "./api";
 import { applyEvent, applyToTeams, clockText, countdown, groupSizes, loadLevel, matches, openOnes } from "./board";
 import { allMessages, waitedMinutes } from "./i18n";
@@ -116,5 +116,13 @@ describe("teams on the map", () => {
     const teams = new Map([["t1", team()]]);
     applyToTeams(teams, { type: "team.located", occurred_at: "", payload: { team_id: "t1", latitude: 30.7, longitude: 114.4, located_at: "2026-07-01T00:00:00Z" } });
     expect(teams.get("t1")?.latitude).toBe(30.7);
+  });
+});
+
+describe("an API problem as a person reads it", () => {
+  it("names each refused field of a 422 instead of [object Object]", () => {
+    const detail = [{ loc: ["body", "latitude"], msg: "Input should be less than 90" }, { msg: "bad" }];
+    expect(detailText(detail)).toBe("latitude: Input should be less than 90; bad");
+    expect(detailText("队伍已满 team is full")).toBe("队伍已满 team is full");
   });
 });
