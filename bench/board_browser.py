@@ -69,7 +69,8 @@ resolve = { urban = 600, rural = 600, remote = 600 }
 # grouping off and nothing closing, the n-th report applied is shown when the count reaches
 # the count before it plus n; the map may draw it in a cell's mark, so the count is the
 # signal). `shownAt`: the count reached `want`, with how many reports the map's marks hold;
-# `chosenAt`: a mark was first chosen; `seqs`: every event the board's stream delivered.
+# `chosenAt`: a mark was first chosen; `seqs`: every event the board's stream delivered, as
+# sequence number then arrival time (wall ms), flat.
 PROBE = """
 (() => {
   const probe = {
@@ -106,7 +107,7 @@ PROBE = """
   window.EventSource = class extends Original {
     constructor(url, init) {
       super(url, init);
-      const note = (m) => probe.seqs.push(Number(m.lastEventId));
+      const note = (m) => probe.seqs.push(Number(m.lastEventId), wall());
       for (const type of %(types)s) super.addEventListener(type, note);
     }
   };
@@ -337,6 +338,10 @@ def timed(read: Any) -> tuple[float, int, int]:
     return seconds, sum(len(a.content) for a in answers), rows
 
 
+def spread(per_page: list[np.ndarray]) -> dict[str, float]:
+    return percentiles([float(v) for values in per_page for v in values])
+
+
 def percentiles(values_ms: list[float]) -> dict[str, float]:
     if not values_ms:
         return {"p50": -1.0, "p95": -1.0, "max": -1.0}
@@ -371,47 +376,68 @@ def finish_clients(clients: subprocess.Popen[str] | None, end: int) -> dict[str,
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def reported_after(rig: Rig, after: int) -> tuple[list[str], np.ndarray]:
-    """The incidents reported in the log after `after`, in the order the stream sends them,
-    and when each was routed and logged: its team.assigned's `occurred_at` (wall seconds;
-    incident.reported keeps the call centre's time)."""
+@dataclass
+class Reported:
+    """The incidents reported in the log after a point, in the order the stream sends them."""
+
+    ids: list[str]
+    seqs: np.ndarray  # each one's incident.reported in the log
+    routed_s: np.ndarray  # when it was routed and logged: its team.assigned's occurred_at
+
+
+def reported_after(rig: Rig, after: int) -> Reported:
+    """What was reported after `after` (incident.reported keeps the call centre's time, so
+    the routing time is team.assigned's)."""
     kinds = ("incident.reported", "team.assigned")
     with rig.services.reads() as session:
-        envelopes = session.scalars(
-            select(EVENT_LOG.c.envelope)
+        rows = session.execute(
+            select(EVENT_LOG.c.seq, EVENT_LOG.c.envelope)
             .where(EVENT_LOG.c.seq > after, EVENT_LOG.c.type.in_(kinds))
             .order_by(EVENT_LOG.c.seq)
-        )
-        events = [json.loads(e) for e in envelopes]
-    order = [str(e["payload"]["id"]) for e in events if e["type"] == kinds[0]]
+        ).all()
+    events = [(seq, json.loads(envelope)) for seq, envelope in rows]
+    reported = [(seq, str(e["payload"]["id"])) for seq, e in events if e["type"] == kinds[0]]
     routed = {
         str(e["payload"]["incident_id"]): datetime.fromisoformat(e["occurred_at"]).timestamp()
-        for e in events
+        for _, e in events
         if e["type"] == kinds[1]
     }
-    return order, np.asarray([routed[i] for i in order])
+    ids = [i for _, i in reported]
+    return Reported(ids, np.asarray([s for s, _ in reported]), np.asarray([routed[i] for i in ids]))
 
 
-def page_figures(
-    page: Page, reported: int, base: int, after: int, end: int
-) -> tuple[np.ndarray, dict[str, int]]:
-    """When each of the `reported` reports was on screen (wall ms) on one page, and what its
-    stream delivered: the n-th was on screen when the open count first reached `base` + n."""
+@dataclass
+class Screen:
+    """One page's view of the reports: when each arrived on its stream and was on screen."""
+
+    arrived_ms: np.ndarray
+    shown_ms: np.ndarray
+    stream: dict[str, int]
+
+
+def page_figures(page: Page, reported: Reported, base: int, after: int, end: int) -> Screen:
+    """The n-th report was on screen when the open count first reached `base` + n."""
     page.wait_for_function(
-        f"window.__probe.seqs.some((s) => s >= {end})", timeout=120_000, polling=200
+        f"window.__probe.seqs.some((s, n) => n % 2 === 0 && s >= {end})",
+        timeout=120_000,
+        polling=200,
     )
+    count = len(reported.ids)
     page.wait_for_function(
-        f"window.__probe.counts.at(-1)[1] >= {base + reported}", timeout=60_000, polling=200
+        f"window.__probe.counts.at(-1)[1] >= {base + count}", timeout=60_000, polling=200
     )
     counts = np.asarray(page.evaluate("window.__probe.counts"))
-    shown_at = counts[np.searchsorted(counts[:, 1], base + np.arange(1, reported + 1)), 0]
-    seqs = [s for s in page.evaluate("window.__probe.seqs") if after < s <= end]
+    shown_at = counts[np.searchsorted(counts[:, 1], base + np.arange(1, count + 1)), 0]
+    flat = page.evaluate("window.__probe.seqs")
+    arrivals = dict(zip(flat[0::2], flat[1::2], strict=True))
+    seqs = [s for s in flat[0::2] if after < s <= end]
     stream = {
         "events_expected": end - after,
         "events_received": len(seqs),
         "in_order": int(seqs == list(range(after + 1, end + 1))),
     }
-    return shown_at, stream
+    arrived = np.asarray([arrivals[int(seq)] for seq in reported.seqs])
+    return Screen(arrived, shown_at, stream)
 
 
 def live(
@@ -423,7 +449,7 @@ def live(
     clients: int,
 ) -> dict[str, Any]:
     """`pages` boards in the browser and `clients` plain stream clients while `rate` incidents
-    a second are offered for `seconds`: report to mark on each page, and each board's stream."""
+    a second are offered for `seconds`: report to screen on each page, and each stream."""
     open_now = len(rig.announcements.done)  # every incident so far is open
     opened = [board_page(browser, rig, want=open_now) for _ in range(pages)]
     for _, page in opened:
@@ -441,16 +467,13 @@ def live(
     rig.announcements.wait_for(ids, 60 + len(ids) / 50, rig.alive)
     end = rig.head()
     plain = finish_clients(streams, end)
-    order, routed_s = reported_after(rig, after)
-    sent_ms = np.asarray([rig.offer.sent_at[i] for i in order]) * 1000
-    to_screen: list[float] = []
-    routed_to_screen: list[float] = []
-    per_page = []
-    for (_, page), base in zip(opened, bases, strict=True):
-        shown_ms, stream = page_figures(page, len(order), base, after, end)
-        to_screen.extend(shown_ms - sent_ms)
-        routed_to_screen.extend(shown_ms - routed_s * 1000)
-        per_page.append(stream)
+    reported = reported_after(rig, after)
+    sent_ms = np.asarray([rig.offer.sent_at[i] for i in reported.ids]) * 1000
+    routed_ms = reported.routed_s * 1000
+    screens = [
+        page_figures(page, reported, base, after, end)
+        for (_, page), base in zip(opened, bases, strict=True)
+    ]
     elapsed = time.monotonic() - began
     api_cpu_pct = 100 * (cpu_seconds(rig.api.pid) - cpu_before) / elapsed
     for context, _ in opened:
@@ -460,12 +483,15 @@ def live(
         "plain_clients": clients,
         "offered": len(ids),
         "rate_per_s": args.rate,
-        "reported": len(order),
-        "report_to_screen_ms": percentiles(to_screen),
-        # the dispatcher's share (sent to Kafka -> routed and logged), then the board's
-        "report_to_routed_ms": percentiles(list(routed_s * 1000 - sent_ms)),
-        "routed_to_screen_ms": percentiles(routed_to_screen),
-        "pages_streams": per_page,
+        "reported": len(reported.ids),
+        "report_to_screen_ms": spread([screen.shown_ms - sent_ms for screen in screens]),
+        # the dispatcher's share (sent to Kafka -> routed and logged), then the API's (to the
+        # page's stream), then the page's own (to the count on screen)
+        "report_to_routed_ms": percentiles(list(routed_ms - sent_ms)),
+        "routed_to_arrived_ms": spread([screen.arrived_ms - routed_ms for screen in screens]),
+        "arrived_to_screen_ms": spread([s.shown_ms - s.arrived_ms for s in screens]),
+        "routed_to_screen_ms": spread([screen.shown_ms - routed_ms for screen in screens]),
+        "pages_streams": [screen.stream for screen in screens],
         "plain_streams": plain,
         "api_cpu_pct": round(api_cpu_pct, 1),
         "api_rss_mb": round(rss_mb(rig.api.pid), 1),

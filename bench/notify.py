@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -63,6 +64,14 @@ TICK_S = 0.02  # the producer routes what is due every tick, as the dispatcher's
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # socketserver's 5 resets connections the notifier opens at once
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a keep-alive connection the client closed: nothing to report
+
+
 class Receiver:
     """A push service or a gateway on the loopback: records each request's path, arrival and
     body, answers 201 at once (with keep-alive)."""
@@ -84,8 +93,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -200,16 +208,22 @@ def assigned_at(services: Services, ids: set[str]) -> dict[str, float]:
 
 def latencies(
     services: Services, crew: Crew, push: Receiver, gateway: Receiver, ids: set[str]
-) -> dict[str, dict[str, float]]:
+) -> dict[str, Any]:
     """Per channel, ms from team.assigned to the first arrival of each task's message."""
     t0 = assigned_at(services, ids)
     arrived: dict[str, dict[str, float]] = {"push": {}, "sms": {}}
+    unreadable = 0  # a request cut off (the notifier gave up waiting and retried)
     for path, at, body in list(push.got):
-        incident = crew.incident_of(path, body)
-        arrived["push"].setdefault(incident, at)
+        try:
+            arrived["push"].setdefault(crew.incident_of(path, body), at)
+        except (ValueError, IndexError, KeyError, InvalidTag):
+            unreadable += 1
     for _, at, body in list(gateway.got):
-        arrived["sms"].setdefault(str(json.loads(body)["incident_id"]), at)
-    out = {}
+        try:
+            arrived["sms"].setdefault(str(json.loads(body)["incident_id"]), at)
+        except (ValueError, KeyError):
+            unreadable += 1
+    out: dict[str, Any] = {"unreadable_requests": unreadable}
     for channel, times in arrived.items():
         ms = np.array([(times[i] - t0[i]) * 1000 for i in ids if i in times and i in t0])
         out[channel] = {

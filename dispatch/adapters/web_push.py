@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
+from dispatch.adapters.http_post import HttpPoster, PostFailed
 from dispatch.adapters.push_crypto import b64url_decode, encrypt
 from dispatch.adapters.vapid_keys import VapidKey
 from models.clock import Clock
@@ -25,7 +24,7 @@ class WebPushChannel:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: HttpPoster,
         vapid: VapidKey,
         clock: Clock,
         *,
@@ -48,12 +47,10 @@ class WebPushChannel:
             "Authorization": self._vapid.authorization(endpoint, self._clock.now()),
         }
         try:
-            answer = await self._client.post(
-                endpoint, content=body, headers=headers, timeout=self._timeout_s
-            )
-        except httpx.HTTPError as error:
-            return Outcome(False, f"no answer: {type(error).__name__}", retry=True)
-        return _outcome(answer.status_code)
+            answer = await self._client.post(endpoint, body, headers, self._timeout_s)
+        except PostFailed as error:
+            return Outcome(False, f"no answer: {error}", retry=True)
+        return _outcome(answer.status)
 
 
 def _outcome(status: int) -> Outcome:

@@ -12,8 +12,7 @@ import json
 from typing import Any
 from urllib.parse import quote_plus
 
-import httpx
-
+from dispatch.adapters.http_post import Answer, HttpPoster, PostFailed
 from dispatch.adapters.notify_config import WebhookEndpoint
 from models.clock import Clock
 from models.notice import Delivery, Outcome
@@ -54,7 +53,7 @@ def body_of(endpoint: WebhookEndpoint, delivery: Delivery) -> dict[str, Any]:
 class WebhookChannel:
     """One configured endpoint, as a notification channel."""
 
-    def __init__(self, client: httpx.AsyncClient, endpoint: WebhookEndpoint, clock: Clock) -> None:
+    def __init__(self, client: HttpPoster, endpoint: WebhookEndpoint, clock: Clock) -> None:
         self._client, self._endpoint, self._clock = client, endpoint, clock
         self.name = endpoint.channel
 
@@ -75,11 +74,9 @@ class WebhookChannel:
         if endpoint.kind == "dingtalk":
             url = _dingtalk_signed(url, secret, int(now.timestamp() * 1000))
         try:
-            answer = await self._client.post(
-                url, content=body, headers=headers, timeout=endpoint.timeout_s
-            )
-        except httpx.HTTPError as error:
-            return Outcome(False, f"no answer: {type(error).__name__}", retry=True)
+            answer = await self._client.post(url, body, headers, endpoint.timeout_s)
+        except PostFailed as error:
+            return Outcome(False, f"no answer: {error}", retry=True)
         return _outcome(endpoint, answer)
 
 
@@ -91,8 +88,8 @@ def _dingtalk_signed(url: str, secret: bytes, millis: int) -> str:
     return f"{url}{joiner}timestamp={millis}&sign={sign}"
 
 
-def _outcome(endpoint: WebhookEndpoint, answer: httpx.Response) -> Outcome:
-    status = answer.status_code
+def _outcome(endpoint: WebhookEndpoint, answer: Answer) -> Outcome:
+    status = answer.status
     if status >= 500 or status in RETRIED_STATUSES:
         return Outcome(False, f"HTTP {status}", status=status, retry=True)
     if not 200 <= status < 300:
@@ -104,9 +101,9 @@ def _outcome(endpoint: WebhookEndpoint, answer: httpx.Response) -> Outcome:
     return Outcome(True, status=status)
 
 
-def _bot_refusal(answer: httpx.Response) -> str:
+def _bot_refusal(answer: Answer) -> str:
     try:
-        document = answer.json()
+        document = json.loads(answer.body)
     except ValueError:
         return ""
     code = document.get("errcode", 0) if isinstance(document, dict) else 0

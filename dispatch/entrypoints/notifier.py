@@ -1,13 +1,12 @@
 """The notifier as a worker: its channels built from the settings (Web Push signed with the
-VAPID key, the configured webhooks) around one HTTP client, run beside the API by
+VAPID key, the configured webhooks) around one set of kept-alive connections, run beside the API by
 `everycall serve` or alone by `everycall notifier`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
-
+from dispatch.adapters.http_post import HttpPoster
 from dispatch.adapters.notify_config import NotifyConfig, load_notify_config
 from dispatch.adapters.vapid_keys import VapidKey, load_vapid_key
 from dispatch.adapters.web_push import WebPushChannel
@@ -21,7 +20,7 @@ CONNECTIONS = 64  # attempts in flight at once, over all channels
 
 
 def build_channels(
-    client: httpx.AsyncClient, config: NotifyConfig, vapid: VapidKey, clock: Clock
+    client: HttpPoster, config: NotifyConfig, vapid: VapidKey, clock: Clock
 ) -> dict[str, NotificationChannel]:
     """Every channel the configuration names, by the name the log gives it."""
     push = WebPushChannel(
@@ -38,8 +37,9 @@ async def notifier_loop(services: Services, stop: Callable[[], bool]) -> None:
     """Follow the log and notify until `stop()`."""
     config = load_notify_config(services.settings)
     vapid = load_vapid_key(services.settings)
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
+    client = HttpPoster()
+    try:
         channels = build_channels(client, config, vapid, services.clock)
         await Notifier(services, config, channels, concurrency=CONNECTIONS).run(stop)
-
+    finally:
+        await client.close()

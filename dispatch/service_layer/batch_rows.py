@@ -25,6 +25,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "teams": ("id",),
     "sla_clocks": ("incident_id", "kind", "attempt"),
     "incident_exclusions": ("incident_id", "team_id"),
+    "task_notices": ("incident_id", "team_id"),  # the notifier's batches (notify_record.py)
 }
 
 

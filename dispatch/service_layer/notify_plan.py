@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from dispatch.adapters.notify_config import NotifyConfig, WebhookEndpoint, phone_recipient
 from dispatch.adapters.orm import IncidentRow, PushSubscriptionRow, SlaClockRow
 from dispatch.adapters.web_push import PUSH
-from dispatch.service_layer.recipients import live_subscriptions, members_on_duty
+from dispatch.service_layer.recipients import Subscription, live_subscriptions, members_on_duty
 from dispatch.views.log_tail import Logged
 from models.incident import IncidentState
 from models.lifecycle import WITH_TEAM
@@ -76,8 +76,11 @@ def plan_deliveries(
     """The deliveries of these events (of NOTIFIED_EVENTS), in the log's order."""
     envelopes = [(e.seq, orjson.loads(e.envelope)) for e in events]
     ids = sorted({envelope["payload"]["incident_id"] for _, envelope in envelopes})
+    i = IncidentRow
+    columns = (i.id, i.kind, i.priority, i.address, i.latitude, i.longitude, i.state, i.team_id)
     incidents = {
-        row.id: row for row in session.scalars(select(IncidentRow).where(IncidentRow.id.in_(ids)))
+        row.id: row
+        for row in session.execute(select(*columns, i.region).where(IncidentRow.id.in_(ids)))
     }
     deadlines = _acknowledge_deadlines(session, ids)
     told = [
@@ -110,7 +113,7 @@ def _acknowledge_deadlines(session: Session, ids: Sequence[str]) -> dict[str, da
 def _told(
     seq: int,
     envelope: dict[str, Any],
-    incidents: dict[str, IncidentRow],
+    incidents: dict[str, Any],
     deadlines: dict[str, datetime],
 ) -> _Told | None:
     event_type, payload = envelope["type"], envelope["payload"]
@@ -160,7 +163,7 @@ def _job(
 def _pushes(
     event: _Told,
     members: Sequence[str],
-    subscriptions: dict[str, list[PushSubscriptionRow]],
+    subscriptions: dict[str, list[Subscription]],
     config: NotifyConfig,
 ) -> list[Job]:
     return [
@@ -177,7 +180,7 @@ def _pushes(
     ]
 
 
-def push_address(row: PushSubscriptionRow) -> dict[str, str]:
+def push_address(row: Subscription | PushSubscriptionRow) -> dict[str, str]:
     return {"endpoint": row.endpoint, "p256dh": row.p256dh, "auth": row.auth}
 
 

@@ -8,12 +8,13 @@ incident at once."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.notify_config import NotifyConfig
@@ -23,19 +24,22 @@ from dispatch.adapters.orm import (
     NotificationDeliveryRow,
     PushSubscriptionRow,
     SmsReferenceRow,
+    TaskNoticeRow,
 )
 from dispatch.adapters.web_push import PUSH
+from dispatch.service_layer.batch_rows import BatchRows
+from dispatch.service_layer.live_rows import LiveRows
 from dispatch.service_layer.notify_plan import Job, new_reference, plan_deliveries, push_address
 from dispatch.service_layer.push_subscriptions import forget_gone
 from dispatch.service_layer.recipients import live_subscription_ids, still_on_duty
 from dispatch.service_layer.services import Services
-from dispatch.service_layer.unit_of_work import Commands, unit_of_work
+from dispatch.service_layer.unit_of_work import Commands, UnitOfWork
 from dispatch.service_layer.watchdog import escalate
 from dispatch.views.log_tail import Logged
 from events.log import EVENT_LOG
-from events.schemas import EventPayload
 from events.schemas.notifications import (
     NOTIFIER,
+    NotificationAttempt,
     NotificationDelivered,
     NotificationFailed,
     NotificationSent,
@@ -50,6 +54,8 @@ UNFINISHED = frozenset({QUEUED, SENDING, WAITING})
 INTERRUPTED = "interrupted: the notifier stopped during the attempt, which is not made again"
 UNTOLD = "通知全部失败 every notification to the team failed"
 DELIVERIES: Table = NotificationDeliveryRow.__table__  # type: ignore[assignment]
+NOTICES: Table = TaskNoticeRow.__table__  # type: ignore[assignment]
+REFERENCES: Table = SmsReferenceRow.__table__  # type: ignore[assignment]
 
 
 class Taken(NamedTuple):
@@ -110,7 +116,7 @@ def _stored(session: Session, jobs: list[Job], now: datetime) -> list[Job]:
     if not jobs:
         return jobs
     jobs = _fresh_references(session, jobs)
-    session.execute(insert(NotificationDeliveryRow), [_row(job) for job in jobs])
+    session.execute(DELIVERIES.insert(), [_row(job) for job in jobs])
     references = [
         {
             "reference": job.delivery.reference,
@@ -123,7 +129,7 @@ def _stored(session: Session, jobs: list[Job], now: datetime) -> list[Job]:
         if job.delivery.reference and job.team_id
     ]
     if references:
-        session.execute(insert(SmsReferenceRow), references)
+        session.execute(REFERENCES.insert(), references)
     return jobs
 
 
@@ -170,6 +176,49 @@ def _row(job: Job) -> dict[str, Any]:
 # --- attempts: sent before, then delivered or failed ------------------------------------------
 
 
+class _Batch:
+    """One of the notifier's transactions: its notification events folded as a batch (rows
+    read once, written in bulk, as routing's are: batch_rows.py), and the escalations they
+    cause run as the lifecycle's commands; logged in that order at the end."""
+
+    def __init__(self, session: Session, services: Services) -> None:
+        self.session = session
+        self.notices = UnitOfWork(session, services, BatchRows(session), batched=True)
+        self.commands: Commands = UnitOfWork(session, services, LiveRows(session), batched=True)
+
+    def record(self, items: Sequence[tuple[str, NotificationAttempt]], now: datetime) -> None:
+        keys = {(p.incident_id, p.team_id) for _, p in items if p.team_id is not None}
+        self.notices.rows.load("task_notices", _notices(self.session, keys))
+        self.notices.record_all(items, now)
+
+    def finish(self) -> None:
+        self.notices.finish()
+        self.commands.finish()
+
+
+@contextmanager
+def _batch(services: Services) -> Iterator[_Batch]:
+    with services.sessions.begin() as session:
+        batch = _Batch(session, services)
+        yield batch
+        batch.finish()
+
+
+def _notices(session: Session, keys: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The stored `task_notices` rows of these keys, locked."""
+    table = NOTICES
+    ids = sorted({incident_id for incident_id, _ in keys})
+    found = []
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(*table.columns)
+            .where(table.c.incident_id.in_(ids[start : start + 500]))
+            .with_for_update()
+        ).mappings()
+        found += [dict(r) for r in rows if (r["incident_id"], r["team_id"]) in keys]
+    return found
+
+
 def record_progress(
     services: Services, sending: Sequence[Job], finished: Sequence[Finished]
 ) -> set[str]:
@@ -177,19 +226,20 @@ def record_progress(
     Returns the deliveries that may go: a recipient who went off duty or signed out since the
     delivery was planned gets nothing (the delivery is dropped, no attempt made)."""
     now = services.clock.now()
-    with unit_of_work(services, batched=True) as uow:
-        cleared = _cleared(uow.session, sending, now)
+    with _batch(services) as batch:
+        session = batch.session
+        cleared = _cleared(session, sending, now)
         go = [job for job in sending if job.delivery.delivery_id in cleared]
         dropped = [job for job in sending if job.delivery.delivery_id not in cleared]
-        events: list[tuple[str, EventPayload]] = [(job.region, _sent(job)) for job in go]
+        events: list[tuple[str, NotificationAttempt]] = [(job.region, _sent(job)) for job in go]
         events += [(f.job.region, _outcome_event(f)) for f in finished]
-        uow.record_all(events, now)
-        _set_states(uow.session, go, dropped, finished, now)
+        batch.record(events, now)
+        _set_states(session, go, dropped, finished, now)
         gone = {f.job.target for f in finished if f.outcome.gone and f.job.delivery.channel == PUSH}
-        forget_gone(uow.session, gone)
+        forget_gone(session, gone)
         touched = {job.about_event_id for job in dropped}
         touched |= {f.job.about_event_id for f in finished if f.retry is None}
-        finish_notices(uow, touched, now)
+        finish_notices(batch.commands, touched, now)
     return {job.delivery.delivery_id for job in go}
 
 
@@ -235,7 +285,7 @@ def _sent(job: Job) -> NotificationSent:
     return NotificationSent(**_fields(job), reference=job.delivery.reference)
 
 
-def _outcome_event(finished: Finished) -> EventPayload:
+def _outcome_event(finished: Finished) -> NotificationAttempt:
     outcome = finished.outcome
     if outcome.delivered:
         return NotificationDelivered(**_fields(finished.job), status=outcome.status)
@@ -336,8 +386,8 @@ def resume(services: Services, config: NotifyConfig) -> list[Job]:
     so it is recorded as failed and not made again; queued and waiting deliveries go on, in
     their order (those whose recipient is gone are dropped)."""
     now = services.clock.now()
-    with unit_of_work(services, batched=True) as uow:
-        session = uow.session
+    with _batch(services) as batch:
+        session = batch.session
         rows = session.scalars(
             select(NotificationDeliveryRow)
             .where(NotificationDeliveryRow.state.in_(sorted(UNFINISHED)))
@@ -354,10 +404,12 @@ def resume(services: Services, config: NotifyConfig) -> list[Job]:
                 lost.append(job)
             else:
                 resumed.append(replace(job, delivery=replace(job.delivery, address=address)))
-        uow.record_all([(f.job.region, _outcome_event(f)) for f in interrupted], now)
+        batch.record([(f.job.region, _outcome_event(f)) for f in interrupted], now)
         _set_states(session, [], lost, interrupted, now)
         finish_notices(
-            uow, {f.job.about_event_id for f in interrupted} | {j.about_event_id for j in lost}, now
+            batch.commands,
+            {f.job.about_event_id for f in interrupted} | {j.about_event_id for j in lost},
+            now,
         )
     return resumed
 

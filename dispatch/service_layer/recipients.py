@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -45,9 +46,20 @@ def still_on_duty(session: Session, usernames: Collection[str]) -> set[str]:
     return found
 
 
-def _live_query(now: datetime) -> Select[PushSubscriptionRow]:
+class Subscription(Protocol):
+    """A push subscription as planning reads it (plain columns, no ORM object)."""
+
+    id: str
+    username: str
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+def _live_query(now: datetime) -> Select[str, str, str, str, str]:
+    s = PushSubscriptionRow
     return (
-        select(PushSubscriptionRow)
+        select(s.id, s.username, s.endpoint, s.p256dh, s.auth)
         .join(WebSessionRow, WebSessionRow.id_hash == PushSubscriptionRow.session_hash)
         .where(WebSessionRow.ended_at.is_(None), WebSessionRow.expires_at > now)
     )
@@ -55,14 +67,14 @@ def _live_query(now: datetime) -> Select[PushSubscriptionRow]:
 
 def live_subscriptions(
     session: Session, usernames: Collection[str], now: datetime
-) -> dict[str, list[PushSubscriptionRow]]:
+) -> dict[str, list[Subscription]]:
     """The push subscriptions of these people's sessions that have not ended or expired."""
-    found: dict[str, list[PushSubscriptionRow]] = defaultdict(list)
+    found: dict[str, list[Subscription]] = defaultdict(list)
     names = sorted(usernames)
     for start in range(0, len(names), _CHUNK):
         chunk = names[start : start + _CHUNK]
         query = _live_query(now).where(PushSubscriptionRow.username.in_(chunk))
-        for row in session.scalars(query.order_by(PushSubscriptionRow.id)):
+        for row in session.execute(query.order_by(PushSubscriptionRow.id)):
             found[row.username].append(row)
     return found
 
@@ -74,5 +86,5 @@ def live_subscription_ids(
     found: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
         query = _live_query(now).where(PushSubscriptionRow.id.in_(ids[start : start + _CHUNK]))
-        found.update(row.id for row in session.scalars(query))
+        found.update(row.id for row in session.execute(query))
     return found

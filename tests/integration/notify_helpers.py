@@ -59,6 +59,10 @@ class Received:
         return json.loads(self.body)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # not socketserver's 5: the notifier's lanes connect at once
+
+
 class Receiver:
     """A real HTTP server on 127.0.0.1: records every POST, answers a path with the statuses
     scripted for it in turn, then with `default`."""
@@ -85,7 +89,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 

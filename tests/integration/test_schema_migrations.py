@@ -54,7 +54,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 # tables that came after migrations: a database made by create_all before them lacks them
-ADDED_BY_MIGRATIONS = frozenset({"users", "web_sessions", "households"})
+ADDED_BY_MIGRATIONS = frozenset(
+    {"users", "web_sessions", "households"}  # people, and the hardship register
+    | {"task_notices", "member_duty", "push_subscriptions", "log_cursors"}  # the notifier
+    | {"sms_references", "sms_replies", "notification_deliveries"}
+)
 COLUMNS_ADDED_BY_MIGRATIONS = [("idempotency_keys", "answer")]  # a task move's first answer
 
 

@@ -151,14 +151,15 @@ export interface Drawn {
  * and overlap anyway). The chosen incident always has a mark of its own. */
 export function mapMarks(open: Incident[], grouped: Map<string, number>, chosen: string | null): Drawn {
   if (open.length <= MAP_MARKS) return { incidents: open, grouped };
-  const cells = new Map<string, { shown: Incident; reports: number }>();
+  const cells = new Map<number, { shown: Incident; reports: number }>();
   let own: Incident | null = null;
   for (const i of open) {
     if (i.id === chosen) {
       own = i;
       continue;
     }
-    const key = `${Math.floor(i.latitude / CELL_DEG)}:${Math.floor(i.longitude / CELL_DEG)}`;
+    // a number, not a string: this runs over every open incident on every batch of events
+    const key = Math.floor(i.latitude / CELL_DEG) * 10_000 + Math.floor(i.longitude / CELL_DEG);
     const reports = 1 + (grouped.get(i.id) ?? 0);
     const cell = cells.get(key);
     if (!cell) cells.set(key, { shown: i, reports });

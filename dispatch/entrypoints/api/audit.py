@@ -203,8 +203,7 @@ def _verify_routes(router: APIRouter) -> None:
             int | None, Query(ge=1, le=MAX_SEQ, description="the last entry (default: all)")
         ] = None,
     ) -> StreamingResponse:
-        """The log, or the entries from_seq..to_seq (none if it ends first), as JSON Lines like
-        `audit export` writes them."""
+        """The log, or its entries from_seq..to_seq, as JSON Lines like `audit export` writes."""
         url = services.settings.database_url
         name = f"everycall-log-{from_seq}-{to_seq or 'end'}.jsonl"
         return StreamingResponse(

@@ -137,10 +137,9 @@ def router() -> APIRouter:
                 if not events:
                     yield ": keepalive\n\n"
                     continue
-                # one write for what the tail had: in a storm a board gets 2,000 events a
-                # second, and a write for each cost 50 boards more CPU than the process had
-                chunk = "".join(_frame(e) for e in events if heard is None or heard.hears(e))
-                if chunk:
+                # one write for what the tail had, not one per event: 45 boards catching up
+                # on 20,000 events took half the API's CPU and a quarter of the time
+                if chunk := "".join(_frame(e) for e in events if heard is None or heard.hears(e)):
                     yield chunk
                 seq = events[-1].seq
 
