@@ -32,7 +32,7 @@ from models.notice import Outcome
 
 log = logging.getLogger("everycall.notifier")
 
-GATHER_S = 0.005  # what lanes do this close together is logged in one transaction
+GATHER_S = 0.02  # what lanes do this close together is logged in one transaction
 RECORD_RETRY_S = 1.0  # the database was away: the attempts wait, none is made unlogged
 STOP_POLL_S = 0.1
 
@@ -69,6 +69,7 @@ class Notifier:
         self._finished: list[tuple[Finished, asyncio.Future[bool] | None]] = []
         self._wake = asyncio.Event()
         self._stopping = False
+        self._leaving: set[str] = set()  # first attempts logged as sent when they were taken
         self.stats = NotifierStats()
 
     async def run(self, stop: Callable[[], bool]) -> None:
@@ -97,12 +98,16 @@ class Notifier:
             if head <= cursor:
                 self.stats.cursor = cursor
                 return False
-            taken = await asyncio.to_thread(take_events, self._services, self._config, self._batch)
+            busy = frozenset(self._lanes)
+            taken = await asyncio.to_thread(
+                take_events, self._services, self._config, self._batch, busy
+            )
         except Exception:  # the database is away: the cursor stays, nothing is lost
             log.exception("the notifier could not read the log; trying again")
             await asyncio.sleep(RECORD_RETRY_S)
             return False
         self.stats.cursor = taken.cursor
+        self._leaving |= taken.leaving
         for job in taken.jobs:
             self._enqueue(job)
         return taken.more
@@ -123,7 +128,8 @@ class Notifier:
     async def _run_lane(self, lane: str) -> None:
         queue = self._lanes[lane]
         try:
-            while queue and not self._stopping:
+            # stopping, a lane still makes the attempt logged as leaving when it was taken
+            while queue and (not self._stopping or queue[0].delivery.delivery_id in self._leaving):
                 await self._deliver(queue[0])
                 queue.popleft()
         except Exception:
@@ -136,11 +142,14 @@ class Notifier:
     async def _deliver(self, job: Job) -> None:
         """Every attempt of one delivery, each logged as sent (and committed) first."""
         while True:
-            if not await self._wait_until_due(job):
-                return
-            if not await self._submit(job):
-                self.stats.dropped += 1
-                return
+            logged = job.delivery.delivery_id in self._leaving
+            self._leaving.discard(job.delivery.delivery_id)
+            if not logged:
+                if not await self._wait_until_due(job):
+                    return
+                if not await self._submit(job):
+                    self.stats.dropped += 1
+                    return
             outcome = await self._attempt(job)
             last = outcome.delivered or not outcome.retry
             if last or job.delivery.attempt >= job.max_attempts:

@@ -8,7 +8,7 @@ incident at once."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -62,6 +62,7 @@ class Taken(NamedTuple):
     jobs: list[Job]
     cursor: int
     more: bool  # the batch was full: more events wait
+    leaving: frozenset[str] = frozenset()  # deliveries logged as sent already: they go at once
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,15 @@ class Finished:
     retry: Job | None = None
 
 
-def take_events(services: Services, config: NotifyConfig, limit: int = 1000) -> Taken:
+def take_events(
+    services: Services, config: NotifyConfig, limit: int = 1000, busy: Collection[str] = ()
+) -> Taken:
     """The next notified events after the cursor, as stored deliveries; the cursor moves past
-    them in the same transaction."""
+    them in the same transaction. The first delivery of each lane not `busy` (nothing queued
+    before it) is logged as sent in it too: it leaves as soon as this commits."""
     now = services.clock.now()
-    with services.sessions.begin() as session:
+    with _batch(services) as batch:
+        session = batch.session
         head = services.event_log.head(session)[0]
         cursor = session.get(LogCursorRow, CURSOR, with_for_update=True)
         if cursor is None:  # a database made before the notifier: start at the head
@@ -85,9 +90,22 @@ def take_events(services: Services, config: NotifyConfig, limit: int = 1000) -> 
             return Taken([], head, False)
         events = _notified_after(session, cursor.seq, head, limit)
         jobs = _stored(session, plan_deliveries(session, config, events, now), now)
+        leaving = _first_of_idle_lanes(jobs, busy)
+        batch.record([(job.region, _sent(job)) for job in leaving], now)
+        _set_states(session, leaving, [], [], now)
         more = len(events) == limit
         cursor.seq = events[-1].seq if more else head
-        return Taken(jobs, cursor.seq, more)
+        return Taken(jobs, cursor.seq, more, frozenset(j.delivery.delivery_id for j in leaving))
+
+
+def _first_of_idle_lanes(jobs: Sequence[Job], busy: Collection[str]) -> list[Job]:
+    taken = set(busy)
+    first = []
+    for job in jobs:
+        if job.lane not in taken:
+            taken.add(job.lane)
+            first.append(job)
+    return first
 
 
 def cursor_and_head(services: Services) -> tuple[int, int]:

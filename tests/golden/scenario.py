@@ -220,8 +220,9 @@ def notify_a_crew(services: Services) -> None:
     bot = WebhookEndpoint.model_validate(
         {"name": "ops", "kind": "json", "url": "https://ops.example.cn/hook", "secret": "s"}
     )
-    jobs = take_events(services, NotifyConfig(webhooks=(bot,))).jobs
-    record_progress(services, jobs, [])
+    taken = take_events(services, NotifyConfig(webhooks=(bot,)))
+    jobs = taken.jobs
+    record_progress(services, [j for j in jobs if j.delivery.delivery_id not in taken.leaving], [])
     told = [j for j in jobs if j.incident_id == incident_id and j.about == "team.assigned"][-1]
     retry = told.retried(services.clock.now())
     delivered = [Finished(job, Outcome(True, status=200)) for job in jobs if job is not told]
