@@ -577,7 +577,12 @@ def headline(
     }
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so the `with` blocks stop the processes, the broker, chromium
+
+
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="everycall-board-") as tmp:
         work = args.work_dir or Path(tmp)
