@@ -37,6 +37,7 @@ from dispatch.service_layer.unit_of_work import Commands, UnitOfWork
 from dispatch.service_layer.watchdog import escalate
 from dispatch.views.log_tail import Logged
 from events.log import EVENT_LOG
+from events.schemas import envelope_for
 from events.schemas.notifications import (
     NOTIFIER,
     NotificationAttempt,
@@ -197,17 +198,24 @@ def _row(job: Job) -> dict[str, Any]:
 class _Batch:
     """One of the notifier's transactions: its notification events folded as a batch (rows
     read once, written in bulk, as routing's are: batch_rows.py), and the escalations they
-    cause run as the lifecycle's commands; logged in that order at the end."""
+    cause run as the lifecycle's commands; logged in that order at the end. The attempts are
+    the notifier's own record, not dispatch decisions: they reach Kafka with the whole log on
+    the audit topic, not on the assignments topic; the escalations go on both."""
 
     def __init__(self, session: Session, services: Services) -> None:
         self.session = session
+        self.producer = services.settings.producer_name
         self.notices = UnitOfWork(session, services, BatchRows(session), batched=True)
         self.commands: Commands = UnitOfWork(session, services, LiveRows(session), batched=True)
 
     def record(self, items: Sequence[tuple[str, NotificationAttempt]], now: datetime) -> None:
         keys = {(p.incident_id, p.team_id) for _, p in items if p.team_id is not None}
         self.notices.rows.load("task_notices", _notices(self.session, keys))
-        self.notices.record_all(items, now)
+        envelopes = [
+            envelope_for(p, producer=self.producer, key=region or "unknown", at=now)
+            for region, p in items
+        ]
+        self.notices.record_envelopes(envelopes, now, staged=False)
 
     def finish(self) -> None:
         self.notices.finish()
