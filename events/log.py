@@ -136,6 +136,16 @@ def entry_of_message(raw: bytes) -> Entry:
     )
 
 
+def entries_message(entries: Sequence[Entry]) -> bytes:
+    """Consecutive entries as one Kafka record: their `entry_message` lines (JSON Lines)."""
+    return b"\n".join(entry_message(entry) for entry in entries)
+
+
+def entries_of_message(raw: bytes) -> list[Entry]:
+    """The inverse of `entries_message`; a record of one entry (the older form) reads too."""
+    return [entry_of_message(line) for line in raw.split(b"\n") if line]
+
+
 class SqlEventLog:
     """Appends to and reads from the event log through a SQLAlchemy session."""
 

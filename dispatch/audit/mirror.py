@@ -1,5 +1,6 @@
 """The event log's mirror on Kafka (`everycall.audit`) read back for a replay, one entry per
-sequence number (the outbox relay publishes it: adapters/outbox.py)."""
+sequence number (the outbox relay publishes it, consecutive entries packed in one record:
+adapters/outbox.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from kafka import KafkaConsumer, TopicPartition
 
 from events import topics
-from events.log import Entry, entry_of_message
+from events.log import Entry, entries_of_message
 
 
 def read_audit_topic(
@@ -41,9 +42,9 @@ def read_audit_topic(
             records = [r for batch in polled.values() for r in batch]
             quiet = 0 if records else quiet + 1
             for record in records:
-                entry = entry_of_message(record.value)
-                if entry.seq <= expected:
-                    got.setdefault(entry.seq, entry)
+                for entry in entries_of_message(record.value):
+                    if entry.seq <= expected:
+                        got.setdefault(entry.seq, entry)
             if on_progress is not None:
                 on_progress(len(got))
     finally:
