@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from models.policy import RoutingPolicy
 
 DEFAULT_SLA_POLICY_PATH = Path(__file__).resolve().parents[1] / "config" / "sla.toml"
+DEFAULT_RESPONSE_PLANS_PATH = Path(__file__).resolve().parents[1] / "config" / "response_plans.toml"
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"  # `make web` builds it
 
 
@@ -96,6 +97,11 @@ class Settings(BaseSettings):
     sla_policy_path: str | None = Field(
         default=None, description="SLA targets (TOML); unset: config/sla.toml beside the code"
     )
+    response_plans_path: str | None = Field(
+        default=None,
+        description="teams per incident by kind and priority (TOML); unset: "
+        "config/response_plans.toml beside the code",
+    )
     storm_radius_m: float = Field(
         default=200.0, ge=0, description="a report this close to an open one of its kind is merged"
     )
@@ -121,4 +127,13 @@ def sla_policy_path(settings: Settings) -> str | None:
     path = settings.sla_policy_path
     if path is None and DEFAULT_SLA_POLICY_PATH.exists():
         path = str(DEFAULT_SLA_POLICY_PATH)
+    return path
+
+
+def response_plans_path(settings: Settings) -> str | None:
+    """The response plans in force: the configured file, else config/response_plans.toml
+    beside the code, else None (the built-in plans of models/response_plans.py)."""
+    path = settings.response_plans_path
+    if path is None and DEFAULT_RESPONSE_PLANS_PATH.exists():
+        path = str(DEFAULT_RESPONSE_PLANS_PATH)
     return path

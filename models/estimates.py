@@ -1,0 +1,101 @@
+"""Estimated times: when a team will be on site (ETA) and, for outages, when power will be back
+(ERT). Pure arithmetic from an incident's place in the queue, the eligible teams' backlog,
+travel time by distance and the resolve times seen so far."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from models.incident import AreaClass, IncidentKind
+from models.sla import ClockKind, SlaPolicy
+
+# Average road speeds, km/h: town traffic; county roads; mountain roads in the west of Hubei
+SPEED_KMH: dict[AreaClass, float] = {
+    AreaClass.URBAN: 25.0,
+    AreaClass.RURAL: 40.0,
+    AreaClass.REMOTE: 30.0,
+}
+# Roads wind: the road distance is this many times the geodesic one
+ROAD_FACTOR = 1.3
+
+
+def travel_minutes(distance_km: float, area: AreaClass | str) -> float:
+    """Driving time over a geodesic distance in an area class."""
+    return max(distance_km, 0.0) * ROAD_FACTOR / SPEED_KMH[AreaClass(area)] * 60.0
+
+
+@dataclass
+class ResolveTimes:
+    """The running mean of resolve times (arrival to resolved, minutes) per kind and area
+    class; the SLA policy's resolve target stands in until one is seen."""
+
+    policy: SlaPolicy = field(default_factory=SlaPolicy)
+    seen: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+
+    def observe(self, kind: IncidentKind | str, area: AreaClass | str, minutes: float) -> None:
+        """Counts one resolved task's time on site."""
+        key = (str(kind), str(area))
+        count, mean = self.seen.get(key, (0, 0.0))
+        self.seen[key] = (count + 1, mean + (max(minutes, 0.0) - mean) / (count + 1))
+
+    def minutes(self, kind: IncidentKind | str, area: AreaClass | str) -> float:
+        """The expected time on site of an incident of `kind` in `area`."""
+        found = self.seen.get((str(kind), str(area)))
+        if found is not None:
+            return found[1]
+        target = self.policy.target(ClockKind.RESOLVE, area=area, priority="normal", kind=kind)
+        return target.total_seconds() / 60.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An eligible team as the estimate sees it: how far, and how much it still has to do."""
+
+    team_id: str
+    distance_km: float
+    backlog_min: float = 0.0  # its open tasks × the resolve times seen so far
+
+
+def backlog_minutes(open_tasks: Iterable[tuple[str, str]], resolve: ResolveTimes) -> float:
+    """A team's backlog: the expected time on site of each open task (kind, area class)."""
+    return sum(resolve.minutes(kind, area) for kind, area in open_tasks)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    on_site_at: datetime
+    restored_at: datetime | None  # outages only
+    team_id: str
+
+
+def estimate(
+    now: datetime,
+    *,
+    kind: IncidentKind | str,
+    area: AreaClass | str,
+    candidates: Sequence[Candidate],
+    queue_position: int = 0,
+    resolve: ResolveTimes,
+) -> Estimate | None:
+    """The estimate of the incident `queue_position` places from the head of the queue (0: it
+    is next, or a team is already on its way): the teams free up in the order of their
+    backlog; each incident ahead takes the first free team for its travel and its time on
+    site; this one gets the next. None when no team is eligible."""
+    if not candidates:
+        return None
+    on_site_min = resolve.minutes(kind, area)
+    free_at = [(c.backlog_min, c.team_id, c.distance_km) for c in candidates]
+    heapq.heapify(free_at)
+    for _ in range(max(queue_position, 0)):
+        backlog, team_id, distance = heapq.heappop(free_at)
+        busy = travel_minutes(distance, area) + on_site_min
+        heapq.heappush(free_at, (backlog + busy, team_id, distance))
+    backlog, team_id, distance = free_at[0]
+    on_site_at = now + timedelta(minutes=backlog + travel_minutes(distance, area))
+    restored_at = (
+        on_site_at + timedelta(minutes=on_site_min) if str(kind) == IncidentKind.OUTAGE else None
+    )
+    return Estimate(on_site_at=on_site_at, restored_at=restored_at, team_id=team_id)

@@ -1,0 +1,89 @@
+"""The estimator of on-site and restoration times (models/estimates.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models.estimates import (
+    Candidate,
+    ResolveTimes,
+    backlog_minutes,
+    estimate,
+    travel_minutes,
+)
+from models.sla import SlaPolicy
+
+NOW = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+
+
+def minutes_after_now(moment: datetime) -> float:
+    return (moment - NOW).total_seconds() / 60
+
+
+def test_travel_time_follows_the_stated_speed_of_the_area_class() -> None:
+    assert travel_minutes(10, "urban") == pytest.approx(10 * 1.3 / 25 * 60)
+    assert travel_minutes(10, "rural") < travel_minutes(10, "urban")
+    assert travel_minutes(0, "remote") == 0
+
+
+def test_resolve_times_start_from_the_sla_target_then_learn_the_mean() -> None:
+    resolve = ResolveTimes(SlaPolicy())
+    assert resolve.minutes("repair", "urban") == 180  # the policy's resolve target
+    assert resolve.minutes("disaster_relief", "urban") == 180
+    resolve.observe("repair", "urban", 40)
+    resolve.observe("repair", "urban", 60)
+    assert resolve.minutes("repair", "urban") == 50
+    assert resolve.minutes("repair", "rural") == 240  # other area classes keep their target
+
+
+def test_a_free_team_nearby_is_on_site_after_its_travel() -> None:
+    resolve = ResolveTimes()
+    found = estimate(
+        NOW, kind="repair", area="urban", candidates=[Candidate("t1", 5.0)], resolve=resolve
+    )
+    assert found is not None
+    assert minutes_after_now(found.on_site_at) == pytest.approx(travel_minutes(5, "urban"))
+    assert found.restored_at is None  # only outages get a restoration time
+
+
+def test_a_busy_team_comes_after_its_backlog() -> None:
+    resolve = ResolveTimes()
+    resolve.observe("repair", "urban", 30)
+    backlog = backlog_minutes([("repair", "urban"), ("repair", "urban")], resolve)
+    assert backlog == 60
+    busy_near = Candidate("near", 1.0, backlog_min=backlog)
+    free_far = Candidate("far", 10.0)
+    found = estimate(
+        NOW, kind="repair", area="urban", candidates=[busy_near, free_far], resolve=resolve
+    )
+    assert found is not None and found.team_id == "far"
+    assert minutes_after_now(found.on_site_at) == pytest.approx(travel_minutes(10, "urban"))
+
+
+def test_a_later_place_in_the_queue_waits_for_the_incidents_ahead() -> None:
+    resolve = ResolveTimes()
+    resolve.observe("repair", "urban", 30)
+    teams = [Candidate("t1", 2.0)]
+    ahead = estimate(NOW, kind="repair", area="urban", candidates=teams, resolve=resolve)
+    third = estimate(
+        NOW, kind="repair", area="urban", candidates=teams, queue_position=2, resolve=resolve
+    )
+    assert ahead is not None and third is not None
+    one_job = travel_minutes(2, "urban") + 30
+    assert third.on_site_at - ahead.on_site_at == timedelta(minutes=2 * one_job)
+
+
+def test_an_outage_is_restored_after_the_time_on_site_seen_so_far() -> None:
+    resolve = ResolveTimes()
+    resolve.observe("outage", "rural", 75)
+    found = estimate(
+        NOW, kind="outage", area="rural", candidates=[Candidate("t1", 0.0)], resolve=resolve
+    )
+    assert found is not None and found.restored_at is not None
+    assert found.restored_at - found.on_site_at == timedelta(minutes=75)
+
+
+def test_no_eligible_team_gives_no_estimate() -> None:
+    assert estimate(NOW, kind="repair", area="urban", candidates=[], resolve=ResolveTimes()) is None
