@@ -95,7 +95,68 @@ def estimate(
         heapq.heappush(free_at, (backlog + busy, team_id, distance))
     backlog, team_id, distance = free_at[0]
     on_site_at = now + timedelta(minutes=backlog + travel_minutes(distance, area))
-    restored_at = (
-        on_site_at + timedelta(minutes=on_site_min) if str(kind) == IncidentKind.OUTAGE else None
+    return Estimate(on_site_at, _restored(str(kind), on_site_at, on_site_min), team_id)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An incident in the queue, with the teams that could take it (distance only)."""
+
+    incident_id: str
+    kind: str
+    area: str
+    candidates: Sequence[Candidate]
+
+
+def estimate_queue(
+    now: datetime,
+    waiting: Sequence[Waiting],
+    backlog_min: dict[str, float],
+    resolve: ResolveTimes,
+) -> dict[str, Estimate]:
+    """Estimates of a whole queue in the order it is served: each incident takes the candidate
+    that reaches it first after its backlog, and that team's backlog grows by the trip and the
+    time on site, so an incident further back waits for those ahead of it."""
+    backlog = dict(backlog_min)
+    found: dict[str, Estimate] = {}
+    for entry in waiting:
+        reach = [
+            (backlog.get(c.team_id, 0.0) + travel_minutes(c.distance_km, entry.area), c.team_id)
+            for c in entry.candidates
+        ]
+        if not reach:
+            continue
+        arrive_min, team_id = min(reach)
+        on_site_min = resolve.minutes(entry.kind, entry.area)
+        backlog[team_id] = arrive_min + on_site_min
+        on_site_at = now + timedelta(minutes=arrive_min)
+        found[entry.incident_id] = Estimate(
+            on_site_at=on_site_at,
+            restored_at=_restored(entry.kind, on_site_at, on_site_min),
+            team_id=team_id,
+        )
+    return found
+
+
+def estimate_assigned(
+    now: datetime,
+    *,
+    kind: str,
+    area: str,
+    team_id: str,
+    assigned_at: datetime,
+    distance_km: float,
+    arrived_at: datetime | None,
+    resolve: ResolveTimes,
+) -> Estimate:
+    """An incident a team has: on site after the trip from where it was assigned (not before
+    now if it is late), or already there; restored after the time on site seen so far."""
+    on_site_at = arrived_at or max(
+        now, assigned_at + timedelta(minutes=travel_minutes(distance_km, area))
     )
-    return Estimate(on_site_at=on_site_at, restored_at=restored_at, team_id=team_id)
+    on_site_min = resolve.minutes(kind, area)
+    return Estimate(on_site_at, _restored(kind, on_site_at, on_site_min), team_id)
+
+
+def _restored(kind: str, on_site_at: datetime, on_site_min: float) -> datetime | None:
+    return on_site_at + timedelta(minutes=on_site_min) if kind == IncidentKind.OUTAGE else None

@@ -9,8 +9,11 @@ import pytest
 from models.estimates import (
     Candidate,
     ResolveTimes,
+    Waiting,
     backlog_minutes,
     estimate,
+    estimate_assigned,
+    estimate_queue,
     travel_minutes,
 )
 from models.sla import SlaPolicy
@@ -87,3 +90,46 @@ def test_an_outage_is_restored_after_the_time_on_site_seen_so_far() -> None:
 
 def test_no_eligible_team_gives_no_estimate() -> None:
     assert estimate(NOW, kind="repair", area="urban", candidates=[], resolve=ResolveTimes()) is None
+
+
+def test_the_queue_shares_the_teams_in_the_order_it_is_served() -> None:
+    resolve = ResolveTimes()
+    resolve.observe("repair", "urban", 30)
+    teams = [Candidate("near", 1.0), Candidate("far", 5.0)]
+    queue = [Waiting(f"i{n}", "repair", "urban", teams) for n in range(3)]
+    found = estimate_queue(NOW, queue, {"near": 0.0, "far": 0.0}, resolve)
+    assert found["i0"].team_id == "near"
+    assert found["i1"].team_id == "far"  # near is busy with i0 for longer than far's trip
+    assert found["i2"].team_id == "near"
+    near_round = travel_minutes(1, "urban") + 30
+    assert minutes_after_now(found["i2"].on_site_at) == pytest.approx(
+        near_round + travel_minutes(1, "urban")
+    )
+    assert found["i0"].on_site_at < found["i2"].on_site_at
+
+
+def test_an_assigned_team_is_due_after_its_trip_and_never_before_now() -> None:
+    resolve = ResolveTimes()
+    on_time = estimate_assigned(
+        NOW,
+        kind="outage",
+        area="urban",
+        team_id="t1",
+        assigned_at=NOW,
+        distance_km=5.0,
+        arrived_at=None,
+        resolve=resolve,
+    )
+    assert minutes_after_now(on_time.on_site_at) == pytest.approx(travel_minutes(5, "urban"))
+    assert on_time.restored_at == on_time.on_site_at + timedelta(minutes=180)
+    late = estimate_assigned(
+        NOW,
+        kind="repair",
+        area="urban",
+        team_id="t1",
+        assigned_at=NOW - timedelta(hours=2),
+        distance_km=5.0,
+        arrived_at=None,
+        resolve=resolve,
+    )
+    assert late.on_site_at == NOW
