@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from dispatch.views.ledger import Ledger, LedgerRow, Outcome
+from dispatch.views.spreadsheet_text import inert_text, starts_like_formula
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -132,7 +133,7 @@ def _no_progress(done: int) -> None:
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
-    return value.strftime(TIME_FORMAT) if isinstance(value, datetime) else value
+    return value.strftime(TIME_FORMAT) if isinstance(value, datetime) else inert_text(value)
 
 
 def write_csv(ledger: Ledger, sink: TextIO, advance: Advance = _no_progress) -> None:
@@ -174,6 +175,11 @@ def _header(sheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
 
 
 def _cell(sheet: WriteOnlyWorksheet, column: Column, value: Any) -> Any:
+    if starts_like_formula(value):
+        # openpyxl stores a string that starts with "=" as a formula; a string cell never runs
+        cell = WriteOnlyCell(sheet, inert_text(value))
+        cell.data_type = "s"
+        return cell
     if value is None or column.number_format is None:
         return value
     cell = WriteOnlyCell(sheet, value)

@@ -72,3 +72,29 @@ def test_the_file_name_names_the_month_and_the_team() -> None:
     assert ledger_filename(LEDGER, "csv") == "ledger-2026-12.csv"
     odd = LEDGER.model_copy(update={"team_id": 'a"b/c'})
     assert ledger_filename(odd, "csv") == "ledger-2026-12-a_b_c.csv"
+
+
+FORMULAS = ('=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1")
+
+
+def _ledger_with_addresses(addresses: tuple[str, ...]) -> object:
+    row = LEDGER.rows[0]
+    rows = [row.model_copy(update={"address": a}) for a in addresses]
+    return LEDGER.model_copy(update={"rows": rows})
+
+
+def test_csv_cells_that_start_like_a_formula_are_kept_as_text() -> None:
+    raw = ledger_csv(_ledger_with_addresses(FORMULAS))  # type: ignore[arg-type]
+
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [r["地址 address"] for r in rows] == [f"'{f}" for f in FORMULAS]
+
+
+def test_xlsx_cells_that_start_like_a_formula_are_strings_not_formulas() -> None:
+    raw = ledger_xlsx(_ledger_with_addresses(FORMULAS))  # type: ignore[arg-type]
+
+    sheet = openpyxl.load_workbook(io.BytesIO(raw))["台账 ledger"]
+    column = [c.value for c in sheet[1]].index("地址 address") + 1
+    cells = [sheet.cell(r, column) for r in range(2, 2 + len(FORMULAS))]
+    assert [c.data_type for c in cells] == ["s"] * len(FORMULAS)
+    assert [c.value for c in cells] == [f"'{f}" for f in FORMULAS]

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from dispatch.audit.pointintime import BoardAt
 from dispatch.audit.verify import Digest, Finding, Verdict
+from dispatch.views.spreadsheet_text import inert_text
 from dispatch.views.timeline import Step
 
 # China keeps one offset all year (no daylight saving since 1991): a fixed zone is exact.
@@ -237,7 +238,7 @@ def _csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
 
 
 def _cell(value: Any) -> Any:
-    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else inert_text(value)
 
 
 def attachment(name: str) -> dict[str, str]:
