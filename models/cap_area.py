@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from models.hubei import DIVISION_BY_CODE, Division
 
@@ -73,7 +74,7 @@ def parse_polygon(text: str) -> tuple[tuple[float, float], ...]:
 def contains(ring: Sequence[tuple[float, float]], lat: float, lon: float) -> bool:
     """Ray casting: is the point inside the ring (lat/lon treated as plane coordinates)?"""
     inside = False
-    for (lat1, lon1), (lat2, lon2) in zip(ring, ring[1:], strict=False):
+    for (lat1, lon1), (lat2, lon2) in pairwise(ring):
         if (lat1 > lat) != (lat2 > lat):
             crossing = lon1 + (lat - lat1) * (lon2 - lon1) / (lat2 - lat1)
             if lon < crossing:
