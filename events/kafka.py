@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import (
+    ConsumerRebalanceListener,
+    KafkaAdminClient,
+    KafkaConsumer,
+    KafkaProducer,
+    TopicPartition,
+)
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from events.topics import ALL_TOPICS, TopicSpec
+
+log = logging.getLogger("everycall.kafka")
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,6 @@ class KafkaBatchConsumer:
         # crashed dispatcher) before its partitions move on.
         session = session_timeout_ms or max(6_000, max_poll_interval_ms)
         self._consumer = KafkaConsumer(
-            *topics,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
@@ -126,6 +134,7 @@ class KafkaBatchConsumer:
             session_timeout_ms=session,
             heartbeat_interval_ms=min(1_000, session // 3),
         )
+        self._consumer.subscribe(list(topics), listener=_LoggedRebalance())
 
     def poll_batch(self, timeout_ms: int, max_records: int) -> list[Record]:
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
@@ -149,3 +158,15 @@ class KafkaBatchConsumer:
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)
+
+
+class _LoggedRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Each rebalance in the log, so an operator (and bench/storm_group.py) sees partitions
+    move between the group's members: a batch in flight then may come again."""
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        owned = sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned)
+        log.warning("rebalance: this member now holds %s", ", ".join(owned) or "nothing")
