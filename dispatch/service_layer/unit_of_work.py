@@ -34,6 +34,9 @@ class Rows(State, Protocol):
 
 
 R = TypeVar("R", bound=Rows)
+# Logged (and so on the audit topic) but not published on everycall.assignments: the SLA
+# clocks are the dispatcher's own bookkeeping, two of every routed incident's three records.
+LOGGED_ONLY = frozenset({"sla.clocks_started"})
 
 
 class _Recorded(NamedTuple):
@@ -97,7 +100,8 @@ class UnitOfWork(Generic[R]):
         self.services.event_log.append(self.session, [r.envelope for r in recorded])
         for (at, staged), run in groupby(recorded, key=lambda r: (r.at, r.staged)):
             if staged:
-                stage_many(self.session, topics.ASSIGNMENTS, [r.envelope for r in run], at)
+                published = [r.envelope for r in run if r.envelope.type not in LOGGED_ONLY]
+                stage_many(self.session, topics.ASSIGNMENTS, published, at)
 
 
 Commands = UnitOfWork[LiveRows]  # the unit the lifecycle commands run in

@@ -14,6 +14,7 @@ from dispatch.adapters.orm import IncidentRow
 from dispatch.service_layer.services import Services
 from events import topics
 from events.kafka import KafkaBatchConsumer, KafkaPublisher, OutgoingMessage
+from events.log import LoggedEvent
 from flows.dispatcher import run_dispatcher
 from tests.integration.spine_helpers import (
     incident,
@@ -58,6 +59,10 @@ def test_reported_incidents_are_routed_and_announced(services: Services) -> None
     assert assigned_count(services) == 60
     announced = read_topic(services, topics.ASSIGNMENTS, expected=60)
     assert payload_types(announced).count("team.assigned") == 60
+    assert "sla.clocks_started" not in payload_types(announced)  # logged, not announced
+    with services.reads() as session:
+        clock_entries = select(func.count()).where(LoggedEvent.type == "sla.clocks_started")
+        assert session.scalar(clock_entries) == 120  # each incident's arrive and acknowledge
 
 
 def test_bad_records_go_to_dead_letter_and_do_not_stop_routing(services: Services) -> None:
