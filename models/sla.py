@@ -117,6 +117,9 @@ class SlaPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    compliance: float = Field(
+        default=0.95, gt=0, le=1, description="the share of clocks the branch aims to meet"
+    )
     acknowledge: PositiveFloat = 5
     arrive: dict[AreaClass, PositiveFloat] = Field(default_factory=lambda: _by_area(45, 90, 120))
     resolve: dict[AreaClass, PositiveFloat] = Field(default_factory=lambda: _by_area(180, 240, 360))

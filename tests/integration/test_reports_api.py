@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +237,17 @@ def test_the_page_figures_equal_the_cli_reports_json(
         k: v for k, v in from_cli.items() if k != "at"
     }
     assert page["totals"]["received"] == 3 and len(page["over_time"]) > 0
+
+
+def test_the_reports_target_is_the_sla_policys_compliance(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    policy = tmp_path / "sla.toml"
+    policy.write_text("compliance = 0.9\n", encoding="utf-8")
+    settings = services.settings.model_copy(update={"sla_policy_path": str(policy)})
+    app = create_app(lambda: nullcontext(replace(services, settings=settings)), run_relay=False)
+    with TestClient(app, headers=dict(client.headers)) as other:
+        report = other.get("/reports/sla")
+
+    assert report.status_code == 200, report.text
+    assert report.json()["target"] == 0.9

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from dispatch.entrypoints.api.deps import CallerDep, Reader, ServicesDep
 from dispatch.service_layer.access import Caller, check_own_tasks
+from dispatch.service_layer.clocks import policy_of
 from dispatch.views.ledger import MONTH_PATTERN, Ledger, Month, read_ledger, team_exists
 from dispatch.views.ledger_files import (
     CSV_TYPE,
@@ -20,9 +21,6 @@ from dispatch.views.ledger_files import (
 )
 from dispatch.views.sla_report import build_report, report_time
 from models.errors import NotFound
-
-# The share of clocks the branch aims to meet: the charts draw it as their target line.
-COMPLIANCE_TARGET = 0.95
 
 _LEDGER_FILES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -62,10 +60,10 @@ def router() -> APIRouter:
 
     @router.get("/reports/sla", responses={403: {"description": "a team member"}})
     def sla_report(services: ServicesDep, caller: Reader) -> dict[str, Any]:
-        """`everycall sla report`: per region, per team and over time; with the target."""
+        """`everycall sla report`: per region, per team and over time; with the policy's target."""
         with services.reads() as session:
             report = build_report(session, report_time(session, services.clock.now()))
-        return {"target": COMPLIANCE_TARGET, **report.as_dict()}
+        return {"target": policy_of(services).compliance, **report.as_dict()}
 
     @router.get("/reports/ledger", response_model=Ledger, responses=_LEDGER_FILES)
     def ledger(
