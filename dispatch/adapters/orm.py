@@ -273,6 +273,17 @@ class IdempotencyKeyRow(Base):
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
+class RateBucketRow(Base):
+    """One rate-limit bucket, shared by every API process on the database: the time its
+    bucket would be full again plus one request's interval (GCRA's theoretical arrival time).
+    A row whose time has passed means a full bucket, the same as no row."""
+
+    __tablename__ = "rate_limit_buckets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float, doc="Unix seconds; the bucket is full from here")
+
+
 class HouseholdRow(Base):
     """A household on the register (困难户登记), imported from the register's file: reference
     data like the accounts, not dispatch state, so never logged nor replayed."""

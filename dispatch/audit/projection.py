@@ -19,6 +19,7 @@ NOT_PROJECTED: dict[str, str] = {
     "users": "people's accounts and password hashes: credentials, never logged",
     "web_sessions": "signed-in browsers: credentials, never logged",
     "idempotency_keys": "request deduplication for the HTTP API, not dispatch state",
+    "rate_limit_buckets": "the API's rate limits per token or address, not dispatch state",
     "push_subscriptions": "browsers' push endpoints and keys: a session's secrets, never logged",
     "log_cursors": "how far the notifier has read the log: its own position, not dispatch state",
     "notification_deliveries": "the notifier's unfinished work; its attempts are logged as events",
