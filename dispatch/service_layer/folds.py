@@ -283,6 +283,18 @@ def team_located(board: State, event: Event) -> None:
         team.update(fix_lat=p["latitude"], fix_lon=p["longitude"], fix_at=p["located_at"])
 
 
+@projects("team.story_added")
+def team_story_added(board: State, event: Event) -> None:
+    p = event.payload
+    board.rows("team_stories")[p["story_id"]] = board.new_row(
+        "team_stories",
+        id=p["story_id"],
+        **{name: p[name] for name in ("team_id", "title", "body", "actor", "added_at")},
+        title_en=p.get("title_en", ""),
+        body_en=p.get("body_en", ""),
+    )
+
+
 # --- notifications, tasks seen, duty (events/schemas/notifications.py) ----------------------
 
 

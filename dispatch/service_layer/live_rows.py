@@ -24,6 +24,7 @@ from dispatch.adapters.orm import (
     SlaClockRow,
     TaskNoticeRow,
     TeamRow,
+    TeamStoryRow,
 )
 from dispatch.service_layer.state import apply_load, clock_row, moment, new_row
 from events.log import UtcDateTime
@@ -46,6 +47,7 @@ _TIMES: dict[type[Base], frozenset[str]] = {
         IncidentExclusionRow,
         TaskNoticeRow,
         MemberDutyRow,
+        TeamStoryRow,
     )
 }
 
@@ -215,6 +217,7 @@ class LiveRows:
             "incident_exclusions": _Exclusions(self),
             "task_notices": _ByKey(self, TaskNoticeRow),
             "member_duty": _ByKey(self, MemberDutyRow),
+            "team_stories": _ByKey(self, TeamStoryRow),
         }
 
     # --- the State the folds change ---------------------------------------------------------

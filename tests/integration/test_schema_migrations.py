@@ -58,6 +58,7 @@ ADDED_BY_MIGRATIONS = frozenset(
     {"users", "web_sessions", "households"}  # people, and the hardship register
     | {"task_notices", "member_duty", "push_subscriptions", "log_cursors"}  # the notifier
     | {"sms_references", "sms_replies", "notification_deliveries"}
+    | {"team_stories"}  # the teams' service stories, on their public pages
     | {"rate_limit_buckets"}  # rate limits shared by API processes
 )
 COLUMNS_ADDED_BY_MIGRATIONS = [("idempotency_keys", "answer")]  # a task move's first answer
