@@ -459,7 +459,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the dispatcher")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep databases and logs here")
     parser.add_argument("--json-out", type=Path, default=None, help="also write the figures here")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--dispatchers", type=int, default=1, help="with --database-url: dispatchers in the group"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server: run the burst there with --dispatchers (bench/storm_group.py)",
+    )
+    parser.add_argument("--team-capacity", type=int, default=TEAM_CAPACITY)
+    args = parser.parse_args(argv)
+    if args.dispatchers > 1 and not args.database_url:
+        parser.error("--dispatchers needs --database-url: SQLite serves one process")
+    return args
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -469,6 +481,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     args = parse_args(argv)
+    if args.database_url:
+        main_group(args)
+        return
     deadline = time.monotonic() + args.time_budget - SHUTDOWN_RESERVE_S
     with tempfile.TemporaryDirectory(prefix="everycall-storm-") as tmp:
         work = args.work_dir or Path(tmp)
@@ -483,6 +498,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"plot: {args.plot}")
     if args.profile is not None and args.profile.exists():
         print(f"profile of the dispatcher: {args.profile} (python -m bench.hotspots FILE)")
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures))
+
+
+def main_group(args: argparse.Namespace) -> None:
+    from bench.storm_group import run_group
+
+    with tempfile.TemporaryDirectory(prefix="everycall-storm-group-") as tmp:
+        work = args.work_dir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        figures = run_group(args, work)
     if args.json_out is not None:
         args.json_out.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures))
