@@ -417,24 +417,6 @@ class TeamStoryRow(Base):
     added_at: Mapped[datetime]
 
 
-# --- the teams' service stories (events/schemas/stories.py) ---------------------------------
-
-
-class TeamStoryRow(Base):
-    """A service story on a team's public page (folded from team.story_added)."""
-
-    __tablename__ = "team_stories"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    team_id: Mapped[str] = mapped_column(String(64), index=True)
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    title_en: Mapped[str] = mapped_column(String(200), default="")
-    body_en: Mapped[str] = mapped_column(Text, default="")
-    actor: Mapped[str] = mapped_column(String(200))
-    added_at: Mapped[datetime]
-
-
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and write-locking transactions."""
     if not url.startswith("sqlite"):
