@@ -32,12 +32,22 @@ from sqlalchemy.orm import Session
 from bench.geography import storm_incidents
 from bench.offer import Offer, wire_form
 from bench.probes import Announcements
+from bench.storm import (
+    drain_timeout,
+    group_cpu_seconds,
+    percentiles,
+    router_command,
+    router_env,
+    stop_process,
+    sustained_rate,
+)
 from dispatch import bootstrap
 from dispatch.adapters.orm import AssignmentRow, IncidentRow, TeamRow
 from dispatch.config import Settings
 from dispatch.service_layer.registry import replace_registry
 from events.log import LoggedEvent
 from models.hubei import hubei_registry
+from models.incident import Incident
 
 GROUP = "everycall-storm-group"
 REBALANCE_NOTE = b"rebalance: this member now holds"  # events/kafka.py logs each one
@@ -84,8 +94,6 @@ def prefect_server() -> Iterator[str]:
 
 
 def start_member(n: int, work: Path, env: dict[str, str]) -> Member:
-    from bench.storm import router_command
-
     log = work / f"dispatcher-{n}.log"
     process = subprocess.Popen(
         router_command("dispatcher"),
@@ -98,8 +106,6 @@ def start_member(n: int, work: Path, env: dict[str, str]) -> Member:
 
 
 def group_env(servers: str, database_url: str, prefect_api: str, work: Path) -> dict[str, str]:
-    from bench.storm import router_env
-
     env = router_env(servers, database_url, work / "prefect")
     env.update(PREFECT_API_URL=prefect_api, EVERYCALL_CONSUMER_GROUP=GROUP, PYTHONUNBUFFERED="1")
     return env
@@ -110,15 +116,15 @@ def safety(engine: Engine, offered: list[str], capacity: int) -> dict[str, int]:
     with Session(engine) as session:
         logged = select(LoggedEvent.subject).where(LoggedEvent.type == "team.assigned")
         entries = session.scalar(select(func.count()).select_from(logged.subquery())) or 0
-        subjects = session.scalar(
-            select(func.count(func.distinct(logged.subquery().c.subject)))
-        )
+        subjects = session.scalar(select(func.count(func.distinct(logged.subquery().c.subject))))
         rows = session.scalar(select(func.count()).select_from(AssignmentRow)) or 0
         assigned = session.scalar(select(func.count(func.distinct(AssignmentRow.incident_id))))
         states = dict(
             session.execute(
                 select(IncidentRow.id, IncidentRow.state).where(IncidentRow.id.in_(offered))
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         overbooked = session.scalar(
             select(func.count()).select_from(TeamRow).where(TeamRow.active_tasks > capacity)
@@ -133,61 +139,67 @@ def safety(engine: Engine, offered: list[str], capacity: int) -> dict[str, int]:
 
 
 def cpu_seconds(members: list[Member]) -> float:
-    from bench.storm import group_cpu_seconds
-
     return sum(group_cpu_seconds(m.process.pid) for m in members)
 
 
 def run_group(args: argparse.Namespace, work: Path) -> dict[str, object]:
-    """Warm the group up, offer the burst, wait for it, then read the safety figures."""
-    from bench.storm import drain_timeout, percentiles, stop_process, sustained_rate
-
+    """A scratch database, one Prefect server, the broker and N dispatchers; then the burst."""
     total = args.warmup + args.incidents
     prepared = storm_incidents(total, datetime.now(UTC), run=f"group{args.dispatchers}")
     with scratch_database(args.database_url) as url, prefect_server() as prefect_api:
         settings = Settings(database_url=url, kafka_bootstrap_servers=None)
         with bootstrap.running(settings) as services:
-            teams = [t.model_copy(update={"capacity": args.team_capacity}) for t in hubei_registry()]
+            teams = [
+                t.model_copy(update={"capacity": args.team_capacity}) for t in hubei_registry()
+            ]
             with services.sessions.begin() as session:
                 replace_registry(session, teams, services.clock.now())
             env = group_env(services.bootstrap_servers, url, prefect_api, work)
             members = [start_member(n, work, env) for n in range(args.dispatchers)]
-            offer, heard = Offer(services.bootstrap_servers), None
             try:
-                heard = Announcements(services.bootstrap_servers).start()
-                alive = lambda: all(m.process.poll() is None for m in members)  # noqa: E731
-                warm = prepared[: args.warmup]
-                offer.send([i.id for i in warm], [wire_form(i) for i in warm], 0)
-                if not heard.wait_for([i.id for i in warm], 300, alive):
-                    raise RuntimeError(f"the group did not answer; see {work}")
-                burst = prepared[args.warmup :]
-                ids = [i.id for i in burst]
-                print(f"{args.dispatchers} dispatchers: offering {len(ids)}", file=sys.stderr)
-                cpu_before, started = cpu_seconds(members), time.time()
-                offer.send(ids, [wire_form(i) for i in burst], 0)
-                heard.wait_for(ids, drain_timeout(len(ids)), alive)
-                cpu_used = cpu_seconds(members) - cpu_before
-                finished = [i for i in ids if i in heard.done]
-                ended = max((heard.done[i] for i in finished), default=time.time())
-                sent = offer.sent_at
-                latency = percentiles([(heard.done[i] - sent[i]) * 1000 for i in finished])
-                figures: dict[str, object] = {
-                    "dispatchers": args.dispatchers,
-                    "offered": len(ids),
-                    "measured": len(finished),
-                    "throughput_per_s": round(
-                        sustained_rate(list(heard.done.values()), started, ended), 1
-                    ),
-                    **{f"latency_ms_{k}": round(v, 1) for k, v in latency.items()},
-                    "cpu_ms_per_incident": round(1000 * cpu_used / max(len(finished), 1), 2),
-                }
+                figures = offer_burst(services.bootstrap_servers, members, prepared, args)
                 time.sleep(2)  # the last outbox rows drain; the figures below read rows only
-                figures.update(safety(services.engine, ids, args.team_capacity))
+                offered = [i.id for i in prepared[args.warmup :]]
+                figures.update(safety(services.engine, offered, args.team_capacity))
                 figures["rebalances"] = max((m.rebalances() for m in members), default=0)
+                return figures
             finally:
                 for member in members:
                     stop_process(member.process)
-                if heard is not None:
-                    heard.stop()
-                offer.close()
-    return figures
+
+
+def offer_burst(
+    servers: str, members: list[Member], prepared: list[Incident], args: argparse.Namespace
+) -> dict[str, object]:
+    """Warm the group up (every member in, Prefect answering), offer the burst as fast as
+    possible, and time it from the assignments topic."""
+    offer, heard = Offer(servers), Announcements(servers).start()
+    try:
+
+        def alive() -> bool:
+            return all(m.process.poll() is None for m in members)
+
+        warm, burst = prepared[: args.warmup], prepared[args.warmup :]
+        offer.send([i.id for i in warm], [wire_form(i) for i in warm], 0)
+        if not heard.wait_for([i.id for i in warm], 300, alive):
+            raise RuntimeError(f"the group did not answer; see {members[0].log.parent}")
+        ids = [i.id for i in burst]
+        print(f"{len(members)} dispatchers: offering {len(ids)}", file=sys.stderr)
+        cpu_before, started = cpu_seconds(members), time.time()
+        offer.send(ids, [wire_form(i) for i in burst], 0)
+        heard.wait_for(ids, drain_timeout(len(ids)), alive)
+        cpu_used = cpu_seconds(members) - cpu_before
+        finished = [i for i in ids if i in heard.done]
+        ended = max((heard.done[i] for i in finished), default=time.time())
+        latency = percentiles([(heard.done[i] - offer.sent_at[i]) * 1000 for i in finished])
+        return {
+            "dispatchers": len(members),
+            "offered": len(ids),
+            "measured": len(finished),
+            "throughput_per_s": round(sustained_rate(list(heard.done.values()), started, ended), 1),
+            **{f"latency_ms_{k}": round(v, 1) for k, v in latency.items()},
+            "cpu_ms_per_incident": round(1000 * cpu_used / max(len(finished), 1), 2),
+        }
+    finally:
+        heard.stop()
+        offer.close()
