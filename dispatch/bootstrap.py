@@ -9,7 +9,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import Engine
+
+from dispatch.adapters import redis_rate_buckets, sql_rate_buckets
 from dispatch.adapters.orm import create_schema, make_engine, session_factory
+from dispatch.adapters.ratelimit import BucketStore, FallingBack
 from dispatch.config import Settings
 from dispatch.service_layer.services import Services
 from events.broker import EmbeddedBroker
@@ -42,13 +46,27 @@ def kafka_cluster(settings: Settings) -> Iterator[str]:
 
 
 @contextmanager
+def rate_buckets(settings: Settings, engine: Engine) -> Iterator[BucketStore]:
+    """The API's rate-limit buckets, shared by every API process: in Redis when
+    EVERYCALL_REDIS_URL is set, else in the database; each process's own while that is away."""
+    if settings.redis_url is None:
+        yield FallingBack(sql_rate_buckets.SqlBuckets(engine), sql_rate_buckets.OUTAGES)
+        return
+    shared = redis_rate_buckets.RedisBuckets(redis_rate_buckets.connect(settings.redis_url))
+    try:
+        yield FallingBack(shared, redis_rate_buckets.OUTAGES)
+    finally:
+        shared.close()
+
+
+@contextmanager
 def running(settings: Settings | None = None, clock: Clock | None = None) -> Iterator[Services]:
     """Start everything the settings ask for, yield the wired services, stop it all after."""
     settings = settings or read_settings()
     configure_prefect(settings)
     engine = make_engine(settings.database_url)
     create_schema(engine)
-    with kafka_cluster(settings) as servers:
+    with kafka_cluster(settings) as servers, rate_buckets(settings, engine) as buckets:
         ensure_topics(servers)
         publisher = KafkaPublisher(servers, client_id=settings.producer_name)
         services = Services(
@@ -59,6 +77,7 @@ def running(settings: Settings | None = None, clock: Clock | None = None) -> Ite
             publisher,
             session_factory(engine, read_only=True),
             clock or SystemClock(),
+            rate_buckets=buckets,
         )
         try:
             yield services

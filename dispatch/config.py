@@ -12,6 +12,7 @@ from models.policy import RoutingPolicy
 
 DEFAULT_SLA_POLICY_PATH = Path(__file__).resolve().parents[1] / "config" / "sla.toml"
 DEFAULT_RESPONSE_PLANS_PATH = Path(__file__).resolve().parents[1] / "config" / "response_plans.toml"
+DEFAULT_STORM_POLICY_PATH = Path(__file__).resolve().parents[1] / "config" / "storm.toml"
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"  # `make web` builds it
 
 
@@ -58,6 +59,11 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="requests a second per token on average (then 429)"
     )
     api_rate_burst: int = Field(default=100, ge=1, description="requests a token may burst")
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db: the API processes keep their rate limits there; "
+        "unset: in the database, shared by every API process on it",
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=0,
@@ -102,6 +108,10 @@ class Settings(BaseSettings):
         description="teams per incident by kind and priority (TOML); unset: "
         "config/response_plans.toml beside the code",
     )
+    storm_policy_path: str | None = Field(
+        default=None,
+        description="storm mode's policy (TOML); unset: config/storm.toml beside the code",
+    )
     storm_radius_m: float = Field(
         default=200.0, ge=0, description="a report this close to an open one of its kind is merged"
     )
@@ -136,4 +146,13 @@ def response_plans_path(settings: Settings) -> str | None:
     path = settings.response_plans_path
     if path is None and DEFAULT_RESPONSE_PLANS_PATH.exists():
         path = str(DEFAULT_RESPONSE_PLANS_PATH)
+    return path
+
+
+def storm_policy_path(settings: Settings) -> str | None:
+    """Storm mode's policy file in force: the configured one, else config/storm.toml beside the
+    code, else None (the built-in policy of models/storm_policy.py)."""
+    path = settings.storm_policy_path
+    if path is None and DEFAULT_STORM_POLICY_PATH.exists():
+        path = str(DEFAULT_STORM_POLICY_PATH)
     return path

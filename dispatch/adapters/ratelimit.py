@@ -3,21 +3,41 @@
 The limit is keyed by the credential a request presents (a hash of the bearer token, so the
 token itself is not kept), or by the client address when there is none: a flood of bad
 tokens costs no database lookups. Health probes and metrics scrapes are not limited.
+
+Where the buckets live is a BucketStore: in this process (TokenBuckets), or shared by every
+API process, in the database (sql_rate_buckets) or in Redis (redis_rate_buckets).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+from anyio import to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 MAX_KEYS = 10_000  # past this, idle (full) buckets are forgotten
+OUTAGE_LOG_EVERY_S = 60.0  # a store that is away is logged once a minute, not per request
+
+log = logging.getLogger("everycall.ratelimit")
+
+
+class BucketStore(Protocol):
+    """Where the token buckets live. `take` spends one token of `key` in a bucket refilled at
+    `rate` a second, holding at most `burst`: 0.0 if allowed, else the seconds until one is
+    there. `blocking` says whether a take waits on I/O (then it runs off the event loop)."""
+
+    blocking: bool
+
+    def take(self, key: str, rate: float, burst: int) -> float: ...
 
 
 @dataclass
@@ -62,6 +82,53 @@ class TokenBuckets:
         self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated < full_after}
 
 
+class InProcessBuckets:
+    """The buckets in this process's memory: exact for one API process, per process for many."""
+
+    blocking = False
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._by_limit: dict[tuple[float, int], TokenBuckets] = {}
+        self._lock = threading.Lock()  # sign-in takes come from the thread pool
+
+    def take(self, key: str, rate: float, burst: int) -> float:
+        with self._lock:
+            buckets = self._by_limit.get((rate, burst))
+            if buckets is None:
+                buckets = self._by_limit[(rate, burst)] = TokenBuckets(rate, burst, self._clock)
+            return buckets.take(key)
+
+
+class FallingBack:
+    """A shared store, and this process's buckets while it is away: a Redis or database outage
+    leaves each API process its own limit rather than none, and never fails a request."""
+
+    def __init__(
+        self,
+        shared: BucketStore,
+        outages: tuple[type[BaseException], ...],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.shared, self._outages, self._clock = shared, outages, clock
+        self.blocking = shared.blocking
+        self.local = InProcessBuckets(clock)
+        self._logged_at: float | None = None
+
+    def take(self, key: str, rate: float, burst: int) -> float:
+        try:
+            return self.shared.take(key, rate, burst)
+        except self._outages as error:
+            self._log_outage(error)
+            return self.local.take(key, rate, burst)
+
+    def _log_outage(self, error: BaseException) -> None:
+        now = self._clock()
+        if self._logged_at is None or now - self._logged_at >= OUTAGE_LOG_EVERY_S:
+            self._logged_at = now
+            log.warning("rate-limit store away (%s); limiting per process meanwhile", error)
+
+
 @dataclass(frozen=True)
 class Limits:
     rate_per_s: float
@@ -71,33 +138,39 @@ class Limits:
 class RateLimit:
     """ASGI middleware: one bucket per presented credential; 429 with Retry-After when empty.
 
-    `limits()` is read on the first request, so the app's settings can arrive at start-up.
+    `limits()` and `store()` are read on the first request, so the app's settings and
+    services can arrive at start-up; without a store the buckets live in this process.
     """
 
     def __init__(
         self,
         app: ASGIApp,
         limits: Callable[[], Limits],
-        clock: Callable[[], float] = time.monotonic,
+        store: Callable[[], BucketStore] | None = None,
     ) -> None:
-        self.app, self._limits, self._clock = app, limits, clock
-        self._buckets: TokenBuckets | None = None
+        self.app, self._limits = app, limits
+        self._store = store or InProcessBuckets
+        self._wired: tuple[Limits, BucketStore] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        wait_s = self._buckets_now().take(credential_key(scope))
+        limits, store = self._wired_now()
+        key = "api:" + credential_key(scope)
+        if store.blocking:
+            wait_s = await to_thread.run_sync(store.take, key, limits.rate_per_s, limits.burst)
+        else:
+            wait_s = store.take(key, limits.rate_per_s, limits.burst)
         if wait_s <= 0:
             await self.app(scope, receive, send)
             return
-        await _too_many(send, wait_s, self._buckets_now())
+        await _too_many(send, wait_s, limits)
 
-    def _buckets_now(self) -> TokenBuckets:
-        if self._buckets is None:
-            limits = self._limits()
-            self._buckets = TokenBuckets(limits.rate_per_s, limits.burst, self._clock)
-        return self._buckets
+    def _wired_now(self) -> tuple[Limits, BucketStore]:
+        if self._wired is None:
+            self._wired = (self._limits(), self._store())
+        return self._wired
 
 
 def credential_key(scope: Scope) -> str:
@@ -109,12 +182,12 @@ def credential_key(scope: Scope) -> str:
     return f"address:{client[0] if client else 'unknown'}"
 
 
-async def _too_many(send: Send, wait_s: float, buckets: TokenBuckets) -> None:
+async def _too_many(send: Send, wait_s: float, limits: Limits) -> None:
     retry_after = max(1, math.ceil(wait_s))
     body = json.dumps(
         {
-            "detail": f"rate limit exceeded: {buckets.rate:g} requests a second per token "
-            f"(bursts of {buckets.burst}); retry in {retry_after}s"
+            "detail": f"rate limit exceeded: {limits.rate_per_s:g} requests a second per token "
+            f"(bursts of {limits.burst}); retry in {retry_after}s"
         }
     ).encode()
     await send(

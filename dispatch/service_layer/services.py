@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatch.adapters.ratelimit import BucketStore, InProcessBuckets
 from dispatch.config import Settings
 from events.kafka import KafkaPublisher
 from events.log import SqlEventLog
@@ -26,3 +27,5 @@ class Services:
     reads: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
     event_log: SqlEventLog = field(default_factory=SqlEventLog)
+    # the API's rate limits (per token, per sign-in account and address)
+    rate_buckets: BucketStore = field(default_factory=InProcessBuckets)

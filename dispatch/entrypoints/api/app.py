@@ -91,7 +91,11 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
     app.add_middleware(
         BodySizeLimit, limit=lambda: app.state.services.settings.api_body_limit_bytes
     )
-    app.add_middleware(RateLimit, limits=lambda: _rate_limits(app.state.services.settings))
+    app.add_middleware(
+        RateLimit,
+        limits=lambda: _rate_limits(app.state.services.settings),
+        store=lambda: app.state.services.rate_buckets,
+    )
     app.add_middleware(OneValuePerQueryName)
     app.add_middleware(NoNulInUrl)
     add_error_handlers(app)

@@ -1,7 +1,7 @@
 """People sign in and out: `POST /session` sets an HttpOnly, SameSite=Strict cookie and
 returns the CSRF token every change through the board must send back (`X-CSRF-Token`);
 `GET /session` says who is signed in; `DELETE /session` signs out. Sign-in attempts are rate
-limited per account and per client address."""
+limited per account and per client address, in the buckets every API process shares."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
-from dispatch.adapters.ratelimit import TokenBuckets
 from dispatch.entrypoints.api.deps import (
     SESSION_COOKIE,
     PersonActingDep,
@@ -22,7 +21,7 @@ from dispatch.entrypoints.api.deps import (
 from dispatch.service_layer import users
 
 # five attempts at once, then one each 12 s: a person mistyping is not slowed, a guesser is
-ATTEMPTS_PER_S, ATTEMPT_BURST = 1 / 12, 5
+SIGN_IN_LIMIT = (1 / 12, 5)  # (per second, burst)
 
 
 class SignInRequest(BaseModel):
@@ -41,7 +40,6 @@ class SessionView(BaseModel):
 
 def router() -> APIRouter:
     router = APIRouter(tags=["sessions"])
-    attempts = TokenBuckets(ATTEMPTS_PER_S, ATTEMPT_BURST)
 
     @router.post("/session", responses={401: {"description": "wrong username or password"}})
     def sign_in(
@@ -52,7 +50,10 @@ def router() -> APIRouter:
     ) -> SessionView:
         """Sign in with a username and password (accounts: `everycall users add`)."""
         client = request.client.host if request.client else "?"
-        wait = max(attempts.take(f"user:{body.username}"), attempts.take(f"addr:{client}"))
+        wait = max(
+            services.rate_buckets.take(f"sign-in:user:{body.username}", *SIGN_IN_LIMIT),
+            services.rate_buckets.take(f"sign-in:address:{client}", *SIGN_IN_LIMIT),
+        )
         if wait > 0:
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,

@@ -1,0 +1,69 @@
+"""Rate-limit buckets in the database, shared by every API process on it (SQLite, PostgreSQL).
+
+Each bucket is one row holding GCRA's theoretical arrival time: the moment the bucket is full
+again, plus one request's interval. A take is one upsert that moves the time on only when a
+token is there, so two processes racing on one bucket never both spend its last token: the
+row's lock (PostgreSQL) or the write lock (SQLite) orders them, and the second sees the first's
+time. Same arithmetic as TokenBuckets: a bucket holds `burst`, refills `rate` a second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, Table, case, delete, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from dispatch.adapters.orm import RateBucketRow
+
+SWEEP_EVERY = 1_000  # takes between two deletions of full buckets (rows that mean nothing)
+OUTAGES = (OperationalError, InterfaceError)  # the database is away (see FallingBack)
+# Unix seconds near 2e9 carry about 2e-7 s of rounding each: a bucket's last token must not be
+# refused for the sum of a burst's worth of them
+ROUNDING_S = 1e-5
+
+_buckets: Table = RateBucketRow.__table__  # type: ignore[assignment]
+
+
+class SqlBuckets:
+    """The buckets as rows of `rate_limit_buckets`; `clock` is wall time, the same in every
+    process on the machine (keep the API machines' clocks in step, e.g. with NTP)."""
+
+    blocking = True
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        self._engine, self._clock = engine, clock
+        self._insert: Any = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
+        self._takes = 0
+
+    def take(self, key: str, rate: float, burst: int) -> float:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
+        interval, now = 1.0 / rate, self._clock()
+        # how far ahead of now the bucket's time may run and a request still be allowed
+        slack = (burst - 1) * interval + ROUNDING_S
+        with self._engine.begin() as connection:
+            if connection.execute(self._spend(key, now, interval, slack)).first() is not None:
+                self._sweep_now_and_then(connection, now)
+                return 0.0
+            tat = connection.execute(select(_buckets.c.tat).where(_buckets.c.key == key))
+            ahead = max(float(tat.scalar_one()), now) - now
+        return max(ahead - slack + ROUNDING_S, 1e-6)  # refused: never a wait of zero
+
+    def _spend(self, key: str, now: float, interval: float, slack: float) -> Any:
+        """Insert a full bucket less one token, or spend one if the bucket has it."""
+        start = case((_buckets.c.tat > now, _buckets.c.tat), else_=literal(now))
+        statement = self._insert(_buckets).values(key=key, tat=now + interval)
+        return statement.on_conflict_do_update(
+            index_elements=[_buckets.c.key],
+            set_={"tat": start + interval},
+            where=start - now <= slack,
+        ).returning(_buckets.c.tat)
+
+    def _sweep_now_and_then(self, connection: Any, now: float) -> None:
+        self._takes += 1
+        if self._takes % SWEEP_EVERY == 0:
+            connection.execute(delete(_buckets).where(_buckets.c.tat < now))
