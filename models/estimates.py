@@ -5,7 +5,7 @@ travel time by distance and the resolve times seen so far."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -117,18 +117,46 @@ def estimate_queue(
     """Estimates of a whole queue in the order it is served: each incident takes the candidate
     that reaches it first after its backlog, and that team's backlog grows by the trip and the
     time on site, so an incident further back waits for those ahead of it."""
-    backlog = dict(backlog_min)
+    return serve_queue(now, waiting, {t: [b] for t, b in backlog_min.items()}, resolve)
+
+
+def places(capacity: int, finishing_in: Iterable[float]) -> list[float]:
+    """When each of a team's `capacity` places frees up, in minutes from now, given when each
+    task it holds should be done: a team carries several tasks at once, so with one task of
+    three places it has two free now. Holding more than its capacity, it frees its first
+    place only when enough tasks are done to bring it under."""
+    done = sorted(max(m, 0.0) for m in finishing_in)
+    capacity = max(capacity, 1)
+    if len(done) >= capacity:
+        return done[len(done) - capacity :]
+    return [0.0] * (capacity - len(done)) + done
+
+
+def serve_queue(
+    now: datetime,
+    waiting: Sequence[Waiting],
+    free_in: Mapping[str, Sequence[float]],
+    resolve: ResolveTimes,
+) -> dict[str, Estimate]:
+    """Estimates of a whole queue in the order it is served, each team with its places
+    (`places`): each incident takes the candidate that reaches it first from its earliest free
+    place, which is then busy for the trip and the time on site, so an incident further back
+    waits for those ahead of it. A candidate missing from `free_in` has one place free now."""
+    heaps = {team_id: sorted(times) or [0.0] for team_id, times in free_in.items()}
     found: dict[str, Estimate] = {}
     for entry in waiting:
         reach = [
-            (backlog.get(c.team_id, 0.0) + travel_minutes(c.distance_km, entry.area), c.team_id)
+            (
+                heaps.setdefault(c.team_id, [0.0])[0] + travel_minutes(c.distance_km, entry.area),
+                c.team_id,
+            )
             for c in entry.candidates
         ]
         if not reach:
             continue
         arrive_min, team_id = min(reach)
         on_site_min = resolve.minutes(entry.kind, entry.area)
-        backlog[team_id] = arrive_min + on_site_min
+        heapq.heapreplace(heaps[team_id], arrive_min + on_site_min)
         on_site_at = now + timedelta(minutes=arrive_min)
         found[entry.incident_id] = Estimate(
             on_site_at=on_site_at,

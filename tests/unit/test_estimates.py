@@ -14,6 +14,8 @@ from models.estimates import (
     estimate,
     estimate_assigned,
     estimate_queue,
+    places,
+    serve_queue,
     travel_minutes,
 )
 from models.sla import SlaPolicy
@@ -133,3 +135,17 @@ def test_an_assigned_team_is_due_after_its_trip_and_never_before_now() -> None:
         resolve=resolve,
     )
     assert late.on_site_at == NOW
+
+
+def test_a_team_of_three_places_holding_one_task_has_two_free_now() -> None:
+    assert places(3, [50.0]) == [0.0, 0.0, 50.0]
+    assert places(2, [30.0, 10.0, 20.0]) == [20.0, 30.0]  # over capacity: free after two
+    assert places(1, [-5.0]) == [0.0]  # a task running late frees nothing before now
+
+
+def test_the_queue_fills_every_place_of_a_team_before_waiting() -> None:
+    resolve = ResolveTimes()
+    resolve.observe("repair", "urban", 30)
+    waiting = [Waiting(f"i{n}", "repair", "urban", [Candidate("t1", 0.0)]) for n in range(3)]
+    found = serve_queue(NOW, waiting, {"t1": places(2, [])}, resolve)
+    assert [minutes_after_now(found[f"i{n}"].on_site_at) for n in range(3)] == [0, 0, 30]
