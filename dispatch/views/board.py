@@ -4,17 +4,19 @@ the SLA summary. JSON-ready pydantic models; reads only."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import AssignmentRow, IncidentRow, SlaClockRow, TaskNoticeRow, clock_of
+from dispatch.views.estimates import fields_of
 from dispatch.views.timeline import incident_timeline
 from models.errors import NotFound
+from models.estimates import Estimate
 from models.lifecycle import WAITING, WITH_TEAM
 from models.sla import ClockState, compliance
 
@@ -60,6 +62,12 @@ class IncidentView(BaseModel):
     explanation: list[dict[str, Any]]
     notified_at: AwareDatetime | None = None  # the team holding it first told (detail only)
     seen_at: AwareDatetime | None = None  # and when its crew's phone showed it
+    eta_on_site: AwareDatetime | None = Field(
+        default=None, description="when a team should be on site (open incidents; UTC)"
+    )
+    ert: AwareDatetime | None = Field(
+        default=None, description="when power should be back (open outages; UTC)"
+    )
 
 
 def _clock_view(row: SlaClockRow, now: datetime | None) -> ClockView:
@@ -228,6 +236,11 @@ def sla_summary(session: Session, now: datetime) -> dict[str, Any]:
         "waiting": _count(session, IncidentRow.state.in_([s.value for s in WAITING])),
         "with_team": _count(session, IncidentRow.state.in_([s.value for s in WITH_TEAM])),
     }
+
+
+def with_estimates(views: list[IncidentView], found: Mapping[str, Estimate]) -> list[IncidentView]:
+    """The views with the estimates of those still open (views/estimates.py)."""
+    return [v.model_copy(update=fields_of(found.get(v.id))) if v.id in found else v for v in views]
 
 
 def _count(session: Session, condition: Any, open_only: bool = False) -> int:

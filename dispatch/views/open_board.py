@@ -8,6 +8,7 @@ names would be two fifths of the answer (5.4 MB as objects, 3.2 MB as tuples).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.types import NullType
 
 from dispatch.adapters.orm import IncidentRow, SlaClockRow
 from events.log import EVENT_LOG
+from models.estimates import Estimate
 from models.incident import IncidentState
 from models.lifecycle import OPEN
 
@@ -34,6 +36,8 @@ INCIDENT_FIELDS = (
     "longitude",
     "master_id",
     "clocks",
+    "eta_on_site",
+    "ert",
 )
 CLOCK_FIELDS = ("kind", "attempt", "state", "started_at", "deadline")
 _OPEN_STATES = sorted(state.value for state in OPEN)
@@ -55,7 +59,8 @@ class OpenBoard(BaseModel):
         description="open incidents (with their clocks not yet closed), then the merged "
         "reports of open storm groups (state merged, master_id set, no clocks); each a list "
         "of values named by incident_fields, its clocks lists named by clock_fields; times "
-        "are ISO 8601 in UTC"
+        "are ISO 8601 in UTC; eta_on_site and ert (outages) are estimates, null when no "
+        "team could go"
     )
 
 
@@ -113,8 +118,9 @@ def _statement() -> Any:
     return union_all(opened, merged).order_by("reported_at", "id", "clock_kind", "attempt")
 
 
-def open_board(session: Session) -> dict[str, Any]:
-    """The board's first read, JSON-ready; see OpenBoard."""
+def open_board(session: Session, estimates: Mapping[str, Estimate] | None = None) -> dict[str, Any]:
+    """The board's first read, JSON-ready; see OpenBoard. With `estimates` (by id), each
+    incident carries its ETA on site and ERT; a merged report, its master's."""
     rows: list[tuple[Any, ...]] = [tuple(row) for row in session.execute(_statement())]
     incidents: dict[str, list[Any]] = {}
     for row in rows:
@@ -125,12 +131,23 @@ def open_board(session: Session) -> dict[str, Any]:
             found = incidents[row[1]] = [*row[1:8], _iso(row[8]), *row[9:12], []]
         if row[12] is not None:
             found[11].append((*row[12:15], _iso(row[15]), _iso(row[16])))
+    estimated = estimates or {}
+    for incident in incidents.values():
+        merged = incident[5] == IncidentState.MERGED.value
+        incident.extend(_estimated(estimated.get(incident[10] if merged else incident[0])))
     return {
         "seq": int(rows[0][0]) if rows else _head(session),
         "incident_fields": list(INCIDENT_FIELDS),
         "clock_fields": list(CLOCK_FIELDS),
         "incidents": list(incidents.values()),
     }
+
+
+def _estimated(found: Estimate | None) -> tuple[str | None, str | None]:
+    if found is None:
+        return None, None
+    restored = found.restored_at
+    return _iso(found.on_site_at), _iso(restored) if restored is not None else None
 
 
 def _head(session: Session) -> int:

@@ -2,13 +2,14 @@
 
 One read model for the board (GET /queue) and `everycall queue`, so both answer "who is
 waiting longest" alike: each entry has its age since the report, how long it has waited for a
-team since it last lost one (`waiting_since`), its priority after ageing, and the teams
-excluded from it.
+team since it last lost one (`waiting_since`), its priority after ageing, the teams
+excluded from it, and when help should come (`eta_on_site`, `ert`: views/estimates.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentExclusionRow, IncidentRow
+from models.estimates import Estimate
 from models.incident import PRIORITY_RANK, Priority
 from models.lifecycle import WAITING
 from models.policy import RoutingPolicy, aged_rank
@@ -24,15 +26,32 @@ _CHUNK = 500  # ids per IN (...) list
 _PRIORITY_OF_RANK = {rank: priority for priority, rank in PRIORITY_RANK.items()}
 
 
-def waiting_queue(session: Session, now: datetime, policy: RoutingPolicy) -> list[dict[str, Any]]:
-    """Incidents waiting for a team, oldest report first."""
+def waiting_queue(
+    session: Session,
+    now: datetime,
+    policy: RoutingPolicy,
+    estimates: Mapping[str, Estimate] | None = None,
+) -> list[dict[str, Any]]:
+    """Incidents waiting for a team, oldest report first, with their estimates when given."""
     rows = session.scalars(
         select(IncidentRow)
         .where(IncidentRow.state.in_([s.value for s in WAITING]))
         .order_by(IncidentRow.reported_at, IncidentRow.id)
     ).all()
     excluded = _excluded_teams(session, [r.id for r in rows])
-    return [_entry(r, now, policy, excluded.get(r.id, [])) for r in rows]
+    found = estimates or {}
+    return [
+        {**_entry(r, now, policy, excluded.get(r.id, [])), **_estimated(found.get(r.id))}
+        for r in rows
+    ]
+
+
+def _estimated(found: Estimate | None) -> dict[str, str | None]:
+    """ETA on site and (outages) power back, ISO 8601 in UTC; None when no team could go."""
+    return {
+        "eta_on_site": found.on_site_at.isoformat() if found else None,
+        "ert": found.restored_at.isoformat() if found and found.restored_at else None,
+    }
 
 
 def _excluded_teams(session: Session, ids: list[str]) -> dict[str, list[str]]:

@@ -7,13 +7,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from dispatch.entrypoints.api.deps import CallerDep, Dispatcher, Reader, ServicesDep
 from dispatch.service_layer import incidents, reassignment
 from dispatch.service_layer.access import check_own_task
+from dispatch.service_layer.clocks import policy_of
 from dispatch.service_layer.intake import IncidentReport, accept_report
+from dispatch.service_layer.services import Services
 from dispatch.views import board
+from dispatch.views.estimates import open_estimates
 from dispatch.views.queue import waiting_queue
+from models.estimates import Estimate
 from models.incident import IncidentState, Priority
 from models.reassignment import TeamCandidate, TeamUnfit
 
@@ -53,6 +58,12 @@ _REASSIGN_REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _estimates(services: Services, session: Session) -> dict[str, Estimate]:
+    """ETA on site and ERT of every open incident (views/estimates.py)."""
+    now, routing = services.clock.now(), services.settings.routing
+    return open_estimates(session, now, routing, policy_of(services))
+
+
 def router() -> APIRouter:
     router = APIRouter(tags=["dispatch center"])
 
@@ -81,10 +92,11 @@ def router() -> APIRouter:
     def show_incident(
         incident_id: str, services: ServicesDep, caller: CallerDep
     ) -> board.IncidentView:
-        """One incident: state, team, SLA clocks and timeline."""
+        """One incident: state, team, SLA clocks, timeline, and ETA on site and ERT if open."""
         check_own_task(services, incident_id, caller)
         with services.reads() as session:
-            return board.incident_view(session, incident_id)
+            view = board.incident_view(session, incident_id)
+            return board.with_estimates([view], _estimates(services, session))[0]
 
     @router.get("/incidents")
     def list_incidents(
@@ -99,7 +111,7 @@ def router() -> APIRouter:
     ) -> list[board.IncidentView]:
         """Incidents, newest first, filtered by state, region, priority or SLA breach."""
         with services.reads() as session:
-            return board.list_incidents(
+            found = board.list_incidents(
                 session,
                 state=state,
                 region=region,
@@ -108,6 +120,7 @@ def router() -> APIRouter:
                 limit=limit,
                 offset=offset,
             )
+            return board.with_estimates(found, _estimates(services, session))
 
     @router.post("/incidents/{incident_id}/cancel")
     def cancel(
@@ -159,6 +172,7 @@ def router() -> APIRouter:
     def queue(services: ServicesDep, caller: Reader) -> list[dict[str, Any]]:
         """Incidents waiting for a team, oldest report first, with ages and exclusions."""
         with services.reads() as session:
-            return waiting_queue(session, services.clock.now(), services.settings.routing)
+            now, routing = services.clock.now(), services.settings.routing
+            return waiting_queue(session, now, routing, _estimates(services, session))
 
     return router

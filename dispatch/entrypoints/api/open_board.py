@@ -6,6 +6,8 @@ import orjson
 from fastapi import APIRouter, Response
 
 from dispatch.entrypoints.api.deps import Reader, ServicesDep
+from dispatch.service_layer.clocks import policy_of
+from dispatch.views.estimates import open_estimates
 from dispatch.views.open_board import OpenBoard, open_board
 
 
@@ -16,7 +18,8 @@ def router() -> APIRouter:
     def open_incidents(services: ServicesDep, _caller: Reader) -> Response:
         """Every open incident as the board draws it, with the log's sequence number then."""
         with services.reads() as session:
-            board = open_board(session)
+            now, routing = services.clock.now(), services.settings.routing
+            board = open_board(session, open_estimates(session, now, routing, policy_of(services)))
         # orjson, not the response model's validation: 10,000 rows are read in a blink and
         # validated in a second; the model documents the same shape
         body = orjson.dumps(board, option=orjson.OPT_UTC_Z)
