@@ -1,5 +1,11 @@
 """Import and export of the team registry as CSV or JSON. Loading is all-or-nothing: one bad
-row rejects the file, with its line (CSV) or item (JSON) number and the reason."""
+row rejects the file, with its line (CSV) or item (JSON) number and the reason.
+
+Both languages travel: `name` and `name_en`, `leader` and `leader_en`, and so on. In CSV a
+team's grid cells are one cell joined by ";" and its roles are a JSON array in one cell
+(`[{"role": "队长", "role_en": "Leader", "count": 1}]`), so a role may hold any text. Files
+written before these columns existed still import: the columns after `status` are optional.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,15 @@ from pydantic import ValidationError
 from models.team import Team
 
 # fmt: off
-COLUMNS = (
+REQUIRED_COLUMNS = (
     "id", "name", "region", "latitude", "longitude", "leader",
     "members", "party_members", "skills", "capacity", "reserve", "status",
 )
+OPTIONAL_COLUMNS = (
+    "name_en", "leader_en", "roles", "grid_cells", "branch", "branch_en", "intro", "intro_en",
+)
 # fmt: on
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 
 class RegistryImportError(ValueError):
@@ -47,6 +57,14 @@ def _record(team: Team) -> dict[str, Any]:
         "capacity": team.capacity,
         "reserve": team.reserve,
         "status": team.status.value,
+        "name_en": team.name_en,
+        "leader_en": team.leader_en,
+        "roles": [r.model_dump() for r in team.roles],
+        "grid_cells": list(team.grid_cells),
+        "branch": team.branch,
+        "branch_en": team.branch_en,
+        "intro": team.intro,
+        "intro_en": team.intro_en,
     }
 
 
@@ -58,6 +76,8 @@ def export_csv(teams: Iterable[Team], path: Path) -> None:
             row = _record(team)
             row["skills"] = ";".join(row["skills"])
             row["reserve"] = "true" if team.reserve else "false"
+            row["roles"] = json.dumps(row["roles"], ensure_ascii=False)
+            row["grid_cells"] = ";".join(row["grid_cells"])
             writer.writerow(row)
 
 
@@ -100,7 +120,7 @@ def load_teams(path: Path) -> list[Team]:
 def _csv_records(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, [])
-    if sorted(header) != sorted(COLUMNS):
+    if _header_problem(header):
         raise RegistryImportError(path, "line 1", _header_problem(header))
     start = reader.line_num + 1
     for row in reader:
@@ -112,12 +132,25 @@ def _csv_records(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
             reason = f"expected {len(header)} fields, found {len(row)}"
             raise RegistryImportError(path, where, reason)
         record: dict[str, Any] = dict(zip(header, row, strict=True))
-        record["skills"] = [s for s in record["skills"].split(";") if s]
-        yield where, record
+        yield where, _csv_lists(path, where, record)
+
+
+def _csv_lists(path: Path, where: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The CSV cells that hold lists, as lists: skills and grid cells by ";", roles by JSON."""
+    for column in ("skills", "grid_cells"):
+        if column in record:
+            record[column] = [s for s in record[column].split(";") if s]
+    if "roles" in record:
+        try:
+            record["roles"] = json.loads(record["roles"]) if record["roles"].strip() else []
+        except json.JSONDecodeError as e:
+            raise RegistryImportError(path, where, f"roles: not a JSON array ({e.msg})") from e
+    return record
 
 
 def _header_problem(header: list[str]) -> str:
-    missing = [c for c in COLUMNS if c not in header]
+    """What is wrong with a CSV header, or "" when nothing is."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = sorted({c for c in header if c not in COLUMNS})
     repeated = sorted({c for c in header if header.count(c) > 1})
     problems = [
@@ -125,6 +158,8 @@ def _header_problem(header: list[str]) -> str:
         for label, names in (("missing", missing), ("unknown", unknown), ("repeated", repeated))
         if names
     ]
+    if not problems:
+        return ""
     return f"header: {'; '.join(problems)} (expected {','.join(COLUMNS)})"
 
 
@@ -161,5 +196,6 @@ def _reasons(error: ValidationError) -> str:
     for detail in error.errors():
         loc = [str(p) for p in detail["loc"]]
         field = loc[-1] if loc[:1] == ["home"] else ".".join(loc)
-        parts.append(f"{field}: {detail['msg']}")
+        # a rule across fields (roles adding up to the members) has no one field to name
+        parts.append(f"{field}: {detail['msg']}" if field else detail["msg"])
     return "; ".join(parts)

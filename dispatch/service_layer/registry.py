@@ -27,8 +27,8 @@ from events.log import SqlEventLog
 from events.schemas import envelope_for
 from events.schemas.teams import TeamLocated, TeamRegistered, TeamRetired
 from models.errors import NotFound
-from models.hubei import DIVISION_BY_CODE
-from models.team import Team
+from models.hubei import division_name
+from models.team import SKILL_ZH, Skill, Team
 
 PRODUCER = "everycall-registry"
 SERVICE_PROMISE = "有呼必应、有难必帮 — every call answered, every difficulty helped"
@@ -110,17 +110,24 @@ def profile_url(team: Team, base_url: str) -> str:
 
 
 def profile_text(team: Team) -> str:
-    """The card text: who the team is, where it serves, and its promise."""
-    division = DIVISION_BY_CODE.get(team.region)
-    area = division.title if division else team.region
-    kind = "reserve squad" if team.reserve else "service team"
+    """The card text, Chinese first with English beside: who the team is (亮身份), where it
+    serves and who answers for it (亮职责), and its promise (亮承诺)."""
+    area = division_name(team.region)
+    area_en = division_name(team.region, "en")
+    kind = "预备队 reserve squad" if team.reserve else "服务队 service team"
+    leader = team.leader or "未填写 not named"
+    if team.leader_en:
+        leader += f" ({team.leader_en})"
+    skills = [s for s in Skill if s in team.skills]
     lines = [
         team.name,
-        f"Area: {area}",
-        f"Leader: {team.leader or 'not named'}",
-        f"{team.members} members ({team.party_members} party members), {kind}",
-        f"Skills: {', '.join(sorted(team.skills))}",
-        f"Registration code: {registration_code(team)}",
+        *([team.name_en] if team.name_en else []),
+        f"区域 Area: {area}" + (f" {area_en}" if area_en != area else ""),
+        f"队长 Leader: {leader}",
+        f"队员 {team.members} members (党员 {team.party_members} party members), {kind}",
+        *([f"支部 Branch: {team.branch}"] if team.branch else []),
+        f"服务 Skills: {'、'.join(SKILL_ZH[s] for s in skills)} ({', '.join(skills)})",
+        f"注册码 Registration code: {registration_code(team)}",
         SERVICE_PROMISE,
     ]
     return "\n".join(lines)

@@ -10,11 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models.grid import assign_cell_owners
 from models.hubei import (
     DIVISION_BY_CODE,
     DIVISIONS,
+    NAMED_TEAMS,
     apportion,
     area_class_at,
+    division_name,
     hubei_registry,
     region_of,
     teams_per_division,
@@ -91,14 +94,104 @@ def test_apportion_refuses_a_minimum_it_cannot_honour() -> None:
 def test_every_division_has_exactly_one_reserve_squad(registry: list[Team]) -> None:
     reserves = [t for t in registry if t.reserve]
     assert sorted(t.region for t in reserves) == sorted(d.code for d in DIVISIONS)
-    assert all(t.id.endswith("-R01") and "Reserve Squad" in t.name for t in reserves)
+    assert all(t.id.endswith("-R01") for t in reserves)
+    assert all(t.name.endswith("共产党员服务队 预备队") for t in reserves)
+    assert all(t.name_en.endswith("Party-Member Service Team Reserve Squad") for t in reserves)
 
 
 def test_ids_are_unique_and_well_formed(registry: list[Team]) -> None:
     assert len({t.id for t in registry}) == 310
     assert all(re.fullmatch(r"HB-[A-Z]{2}-(\d{3}|R01)", t.id) for t in registry)
     assert registry[0].id == "HB-WH-001"
-    assert registry[0].name == "Wuhan Party-Member Service Team No. 1"
+
+
+def test_teams_carry_the_uniform_chinese_name_with_english_beside(registry: list[Team]) -> None:
+    jingzhou = {t.id: t for t in registry if t.region == "jingzhou"}
+    assert jingzhou["HB-JZ-018"].name == "国网湖北电力（荆州）共产党员服务队 第18队"
+    assert jingzhou["HB-JZ-018"].name_en == (
+        "State Grid Hubei (Jingzhou) Party-Member Service Team No. 18"
+    )
+    assert registry[0].name == "国网湖北电力（武汉）共产党员服务队 第1队"
+    enshi = next(t for t in registry if t.id == "HB-ES-001")
+    assert enshi.name.startswith("国网湖北电力（恩施）") and "(Enshi)" in enshi.name_en
+    unnamed = [t for t in registry if t.id not in NAMED_TEAMS]
+    assert all(t.name.startswith("国网湖北电力（") for t in unnamed)
+    assert all(t.name_en.startswith("State Grid Hubei (") for t in unnamed)
+
+
+def test_the_articles_named_teams_are_carried_where_it_puts_them(registry: list[Team]) -> None:
+    by_id = {t.id: t for t in registry}
+    guangman = by_id["HB-SZ-001"]
+    assert (guangman.name, guangman.leader, guangman.leader_en) == (
+        "光满服务队",
+        "左光满",
+        "Zuo Guangman",
+    )
+    assert guangman.region == "suizhou" and "均川" in guangman.intro  # the article places it
+    assert by_id["HB-SZ-002"].name == "“光满·爱心红丝带”共产党员服务队"
+    assert by_id["HB-WH-002"].name == "林丽服务队" and by_id["HB-WH-002"].leader == "林丽"
+    assert by_id["HB-WH-003"].name == "“知音”共产党员服务队"
+    names = {t.name for t in registry}
+    assert len(names) == 310  # the named teams replaced uniform names, they did not add any
+    for team_id in NAMED_TEAMS:
+        team = by_id[team_id]
+        assert team.name_en and team.intro and team.intro_en
+        # the uniform name stays in the introduction, where the company's lists find it
+        assert (
+            "共产党员服务队 第" in team.intro and "Party-Member Service Team No." in team.intro_en
+        )
+
+
+def test_every_team_has_roles_that_add_up_to_its_members(registry: list[Team]) -> None:
+    for team in registry:
+        assert sum(r.count for r in team.roles) == team.members
+        assert [r.role for r in team.roles][:1] == ["队长"]
+        assert all(r.role_en for r in team.roles)
+
+
+def test_every_member_serves_one_grid_cell_and_no_cell_has_two_teams(
+    registry: list[Team],
+) -> None:
+    assert all(len(t.grid_cells) == t.members for t in registry)
+    cells = [c for t in registry for c in t.grid_cells]
+    assert len(cells) == len(set(cells)) == 6414
+    assert dict(sorted((c, t.id) for t in registry for c in t.grid_cells)) == dict(
+        sorted(assign_cell_owners(registry).items())
+    )
+
+
+def test_every_team_is_paired_with_its_own_party_branch(registry: list[Team]) -> None:
+    assert len({t.branch for t in registry}) == 310  # 一队一支部
+    jz = next(t for t in registry if t.id == "HB-JZ-018")
+    assert (jz.branch, jz.branch_en) == (
+        "国网荆州供电公司第18党支部",
+        "Party Branch No. 18, State Grid Jingzhou Power Supply Company",
+    )
+
+
+def test_every_team_introduces_itself_in_both_languages(registry: list[Team]) -> None:
+    for team in registry:
+        division = DIVISION_BY_CODE[team.region]
+        assert division.name_zh in team.intro and f"队员{team.members}名" in team.intro
+        assert division.title in team.intro_en and f"{team.members} members" in team.intro_en
+
+
+def test_divisions_have_chinese_names_and_show_them_by_locale() -> None:
+    assert {
+        d.code: d.name_zh for d in DIVISIONS if d.code in ("wuhan", "enshi", "shennongjia")
+    } == {
+        "wuhan": "武汉市",
+        "enshi": "恩施土家族苗族自治州",
+        "shennongjia": "神农架林区",
+    }
+    assert all(d.name_zh.endswith(("市", "州", "林区")) for d in DIVISIONS)
+    assert len({d.name_zh for d in DIVISIONS}) == 17
+    assert division_name("jingzhou") == "荆州市"
+    assert division_name("jingzhou", short=True) == "荆州"
+    assert division_name("enshi", "en") == "Enshi Tujia and Miao Autonomous Prefecture"
+    assert division_name("enshi", "en", short=True) == "Enshi"
+    assert DIVISION_BY_CODE["xiantao"].display_name() == "仙桃市"
+    assert division_name("elsewhere") == "elsewhere"
 
 
 def test_registry_is_the_same_on_every_call(registry: list[Team]) -> None:
@@ -114,8 +207,9 @@ def test_every_team_repairs_and_carries_two_to_five_tasks(registry: list[Team]) 
         assert sum(skill in t.skills for t in registry) > 310 // 2
 
 
-def test_every_team_has_a_leader(registry: list[Team]) -> None:
-    assert all(re.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+", t.leader) for t in registry)
+def test_every_team_has_a_leader_named_in_chinese_and_pinyin(registry: list[Team]) -> None:
+    assert all(re.fullmatch(r"[\u4e00-\u9fff]{2,3}", t.leader) for t in registry)
+    assert all(re.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+", t.leader_en) for t in registry)
 
 
 def test_homes_lie_within_40_km_of_their_centre_and_in_their_region(

@@ -25,7 +25,8 @@ BORDER, SCALE = 4, 10  # what write_qr promises; the decoders below rely on both
 def _team(team_id: str = "HB-WH-001", **changes: object) -> Team:
     fields: dict[str, object] = {
         "id": team_id,
-        "name": "Wuhan Party-Member Service Team No. 1",
+        "name": "国网湖北电力（武汉）共产党员服务队 第1队",
+        "name_en": "State Grid Hubei (Wuhan) Party-Member Service Team No. 1",
         "region": "wuhan",
         "home": GeoPoint(latitude=30.59, longitude=114.30),
         "members": 20,
@@ -79,18 +80,35 @@ def test_profile_url_joins_the_base_and_the_quoted_id() -> None:
     assert profile_url(_team("a/b c"), "https://x.example") == "https://x.example/teams/a%2Fb%20c"
 
 
-def test_profile_text_names_the_team_its_area_and_the_promise() -> None:
-    text = profile_text(_team(region="enshi", reserve=True))
-    assert text.splitlines()[0] == "Wuhan Party-Member Service Team No. 1"
-    assert "Area: Enshi Tujia and Miao Autonomous Prefecture" in text
-    assert "20 members (14 party members), reserve squad" in text
+def test_profile_text_names_the_team_its_area_and_the_promise_chinese_first() -> None:
+    team = _team(region="enshi", reserve=True, leader="罗华", leader_en="Luo Hua")
+    text = profile_text(team)
+    assert text.splitlines()[:2] == [
+        "国网湖北电力（武汉）共产党员服务队 第1队",
+        "State Grid Hubei (Wuhan) Party-Member Service Team No. 1",
+    ]
+    assert "区域 Area: 恩施土家族苗族自治州 Enshi Tujia and Miao Autonomous Prefecture" in text
+    assert "队长 Leader: 罗华 (Luo Hua)" in text
+    assert "队员 20 members (党员 14 party members), 预备队 reserve squad" in text
+    assert "服务 Skills: 供电抢修、抗灾救灾、扶弱助困、设备义诊" in text
     assert registration_code(_team()) in text
     assert text.endswith(SERVICE_PROMISE)
     assert "有呼必应、有难必帮" in SERVICE_PROMISE
 
 
+def test_profile_text_of_a_seeded_team_names_its_branch() -> None:
+    team = next(t for t in hubei_registry() if t.id == "HB-SZ-001")
+    text = profile_text(team)
+    assert text.splitlines()[:2] == ["光满服务队", "Guangman Service Team"]
+    assert "队长 Leader: 左光满 (Zuo Guangman)" in text
+    assert "支部 Branch: 国网随州供电公司第1党支部" in text
+
+
 def test_profile_text_falls_back_to_the_region_code_outside_hubei() -> None:
-    assert "Area: elsewhere" in profile_text(_team(region="elsewhere"))
+    text = profile_text(_team(region="elsewhere", name_en="", leader=""))
+    assert "区域 Area: elsewhere\n" in text
+    assert "队长 Leader: 未填写 not named" in text
+    assert text.splitlines()[1].startswith("区域")  # no English name: no empty line for it
 
 
 def test_write_qr_writes_a_png_that_encodes_the_profile_link(tmp_path: Path) -> None:

@@ -11,17 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatch.adapters.registry_files import (
-    COLUMNS,
+    REQUIRED_COLUMNS,
     RegistryImportError,
     export_csv,
     export_json,
     export_teams,
     load_teams,
 )
+from models.grid import cell_of
 from models.hubei import hubei_registry
-from models.team import GeoPoint, Skill, Team, TeamStatus
+from models.team import GeoPoint, RoleCount, Skill, Team, TeamStatus
 
-HEADER = ",".join(COLUMNS)
+# a file as written before the registry kept both languages: the optional columns left out
+HEADER = ",".join(REQUIRED_COLUMNS)
 GOOD = "HB-WH-{n:03d},Team {n},wuhan,30.59,114.30,Li Wei,20,14,repair;assistance,3,false,available"
 
 
@@ -42,7 +44,19 @@ def test_hubei_registry_survives_export_and_import(tmp_path: Path, suffix: str) 
     teams = hubei_registry()
     path = tmp_path / f"teams{suffix}"
     export_teams(teams, path)
-    assert load_teams(path) == teams
+    again = load_teams(path)
+    assert again == teams
+    # every field, both languages, field by field: a failure names the field that drifted
+    for before, after in zip(teams, again, strict=True):
+        assert after.model_dump() == before.model_dump()
+    named = {t.id: t for t in again}["HB-SZ-001"]
+    assert (named.name, named.name_en, named.leader) == (
+        "光满服务队",
+        "Guangman Service Team",
+        "左光满",
+    )
+    assert all(t.name_en and t.leader_en and t.branch_en and t.intro_en for t in again)
+    assert all(t.roles and len(t.grid_cells) == t.members for t in again)
 
 
 def test_csv_export_has_the_documented_columns(tmp_path: Path) -> None:
@@ -51,13 +65,65 @@ def test_csv_export_has_the_documented_columns(tmp_path: Path) -> None:
     header, row = path.read_text(encoding="utf-8").splitlines()
     assert header == (
         "id,name,region,latitude,longitude,leader,members,party_members,skills,capacity,"
-        "reserve,status"
+        "reserve,status,name_en,leader_en,roles,grid_cells,branch,branch_en,intro,intro_en"
     )
-    assert row.startswith("HB-WH-001,Wuhan Party-Member Service Team No. 1,wuhan,")
-    assert ",false,available" in row
+    assert row.startswith("HB-WH-001,国网湖北电力（武汉）共产党员服务队 第1队,wuhan,")
+    assert ",false,available,State Grid Hubei (Wuhan) Party-Member Service Team No. 1," in row
+    assert '"[{""role"": ""队长"", ""role_en"": ""Leader"", ""count"": 1}' in row
+
+
+def test_a_csv_written_before_the_bilingual_columns_still_imports(tmp_path: Path) -> None:
+    [team] = load_teams(_csv(tmp_path, HEADER, GOOD.format(n=1)))
+    assert (team.name, team.name_en, team.roles, team.grid_cells, team.intro) == (
+        "Team 1",
+        "",
+        (),
+        (),
+        "",
+    )
+
+
+def test_csv_roles_that_are_not_json_are_rejected_with_the_line(tmp_path: Path) -> None:
+    header = HEADER + ",roles"
+    path = _csv(tmp_path, header, GOOD.format(n=1) + ',"队长:1"')
+    with pytest.raises(RegistryImportError, match="line 2: roles: not a JSON array"):
+        load_teams(path)
+
+
+def test_roles_that_do_not_add_up_to_the_members_are_rejected(tmp_path: Path) -> None:
+    roles = json.dumps([{"role": "队长", "count": 1}, {"role": "队员", "count": 5}])
+    header = HEADER + ",roles"
+    row = GOOD.format(n=1) + "," + '"' + roles.replace('"', '""') + '"'
+    with pytest.raises(
+        RegistryImportError, match=r"line 2: .*roles count 6 people but the team has 20"
+    ):
+        load_teams(_csv(tmp_path, header, row))
+
+
+def test_a_grid_cell_that_is_not_an_h3_cell_is_rejected(tmp_path: Path) -> None:
+    good = cell_of(30.59, 114.30)
+    path = _csv(tmp_path, HEADER + ",grid_cells", GOOD.format(n=1) + f",{good};wuhan-1")
+    with pytest.raises(
+        RegistryImportError, match=r"line 2: grid_cells: .*not an H3 cell id: 'wuhan-1'"
+    ):
+        load_teams(path)
+    path = _csv(tmp_path, HEADER + ",grid_cells", GOOD.format(n=1) + f",{good};{good}")
+    with pytest.raises(RegistryImportError, match=r"line 2: grid_cells: .*listed twice"):
+        load_teams(path)
 
 
 _text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
+_cells = st.lists(
+    st.builds(cell_of, st.floats(29.0, 33.0), st.floats(108.5, 116.0)), unique=True, max_size=4
+)
+
+
+def _with_roles(team: Team, role: str, role_en: str) -> Team:
+    """The team with all its members in one role, so the roles add up as a team's must."""
+    roles = (RoleCount(role=role, role_en=role_en, count=team.members),) if role else ()
+    return Team.model_validate({**team.model_dump(), "roles": roles})
+
+
 _teams = st.builds(
     Team,
     id=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=20),
@@ -71,7 +137,14 @@ _teams = st.builds(
     capacity=st.integers(1, 50),
     reserve=st.booleans(),
     status=st.sampled_from(TeamStatus),
-)
+    name_en=_text,
+    leader_en=_text,
+    grid_cells=_cells.map(tuple),
+    branch=_text,
+    branch_en=_text,
+    intro=_text,
+    intro_en=_text,
+).flatmap(lambda t: st.builds(_with_roles, st.just(t), _text, _text))
 
 
 @settings(max_examples=60, deadline=None)
