@@ -61,6 +61,9 @@ class TeamState:
     available: bool = True
     fix: Fix | None = None
     last_finished_at: datetime | None = None
+    # off duty by the roster, or a reserve squad whose division is not in storm mode: the pass
+    # books it for nothing and names it when it passes it over for a farther team
+    withheld: Unfit | None = None
 
 
 class Unfit(StrEnum):
@@ -70,10 +73,25 @@ class Unfit(StrEnum):
     UNAVAILABLE = "unavailable"  # busy or off duty
     FULL = "full"  # no capacity left
     LACKS_SKILL = "lacks_skill"  # not the skill the incident's kind needs
+    OFF_DUTY = "off_duty"  # the roster has it off shift now
+    RESERVE = "reserve_standby"  # a reserve squad: it joins only under storm mode
 
 
 # an owner's status in the explanation, as routing has always worded it
-_OWNER_UNFIT = {Unfit.UNAVAILABLE: "unavailable", Unfit.FULL: "has no capacity left"}
+_OWNER_UNFIT = {
+    Unfit.UNAVAILABLE: "unavailable",
+    Unfit.FULL: "has no capacity left",
+    Unfit.OFF_DUTY: "is off duty (off_duty)",
+    Unfit.RESERVE: "is a reserve squad on standby (reserve_standby)",
+}
+
+
+class PassedOver(NamedTuple):
+    """A withheld team nearer than the chosen one (among the incident's nearest), and why."""
+
+    team_id: str
+    rule: Unfit
+    distance_km: float
 
 
 class Assessed(NamedTuple):
@@ -117,6 +135,11 @@ class Choice(NamedTuple):
     reach_min: float
     reported_at: datetime
     decided_at: datetime
+    passed_over: tuple[PassedOver, ...] = ()  # withheld teams nearer than the chosen one
+
+    @property
+    def off_duty_passed_over(self) -> int:
+        return sum(1 for p in self.passed_over if p.rule is Unfit.OFF_DUTY)
 
     @property
     def selected_by(self) -> Rule:
@@ -148,6 +171,10 @@ class Choice(NamedTuple):
         text = _reason(
             self.verdict, self.cell_owner, self.owner_status, self.reach_min, self.area_class
         )
+        if self.passed_over:
+            text += "; passed over " + ", ".join(
+                f"{p.team_id} ({p.rule.value}, {p.distance_km:.1f} km)" for p in self.passed_over
+            )
         if self.rule is Rule.QUEUED_THEN_ASSIGNED:
             return f"waited {self.waited_min:.0f} min in the queue; {text}"
         return text
@@ -165,6 +192,11 @@ class Choice(NamedTuple):
             "reach_min": self.reach_min,
             "waited_min": round(self.waited_min, 1),
         }
+        if self.passed_over:  # only then: explanations logged before the roster stay as they were
+            decision["passed_over"] = [
+                {"team_id": p.team_id, "rule": p.rule.value, "distance_km": round(p.distance_km, 3)}
+                for p in self.passed_over
+            ]
         ranks = len(self.ranked)
         entries = [
             self._entry(n + 1 if n < ranks else None, r) for n, r in enumerate(self.shortlist)
@@ -201,7 +233,12 @@ class TeamPool:
         self.ids = [t.team_id for t in teams]
         self._index = {team_id: i for i, team_id in enumerate(self.ids)}
         self._capacity = [t.capacity for t in teams]
-        self._spare = [max(0, t.capacity - t.load) if t.available else 0 for t in teams]
+        self._withheld = [t.withheld for t in teams]
+        self._spare = [
+            max(0, t.capacity - t.load) if t.available and t.withheld is None else 0 for t in teams
+        ]
+        held = [i for i, w in enumerate(self._withheld) if w is not None]
+        self._held_np = np.array(held, dtype=np.intp)
         self._spare_np = np.array(self._spare, dtype=np.int64)
         self._available = [t.available for t in teams]
         self._skills = [sum(SKILL_BITS[s] for s in t.skills) for t in teams]
@@ -298,6 +335,7 @@ class TeamPool:
             owners.tolist(),
             owner_km.tolist(),
         )
+        passed = self._passed_over(requests, lat, lon, idx) if len(self._held_np) else None
         choices: list[Choice | None] = []
         for n, request in enumerate(requests):
             owner = _new(_OwnerAt, (owner_list[n], owner_km_list[n], cells[n]))
@@ -305,6 +343,9 @@ class TeamPool:
             choice = self._try(request, row, owner)
             if isinstance(choice, _NeedMore):
                 choice = self._choose_wider(request, k, owner)
+            if choice is not None and passed is not None and passed[n]:
+                nearer = tuple(p for p in passed[n] if p.distance_km < choice.distance_km)
+                choice = choice._replace(passed_over=nearer)
             if choice is not None and book:
                 self.take(choice.team_id)
             choices.append(choice)
@@ -334,6 +375,30 @@ class TeamPool:
         to_owners = np.zeros(len(requests))
         to_owners[owned] = km[len(rows) :]
         return to_teams, to_owners
+
+    def _passed_over(
+        self,
+        requests: Sequence[Request],
+        lat: FloatArray,
+        lon: FloatArray,
+        idx: NDArray[np.intp],
+    ) -> list[list[PassedOver]]:
+        """Per request, the withheld teams with its skill among its nearest, nearest first; only
+        a pass whose pool withholds some team pays for this."""
+        bits = np.array([_KIND_BITS[r.incident.kind] for r in requests], dtype=np.int64)
+        held = np.isin(idx, self._held_np) & (self._skills_np[idx] & bits[:, None] != 0)
+        rows, cols = np.nonzero(held)
+        found: list[list[PassedOver]] = [[] for _ in requests]
+        if not len(rows):
+            return found
+        teams = idx[rows, cols]
+        dist = geodesic_km(ReducedPoints(lat, lon), rows, self._points, teams)
+        measured = zip(rows.tolist(), teams.tolist(), dist.tolist(), strict=True)
+        for row, team, d in sorted(measured, key=_by_km):
+            reason = self._withheld[team]
+            assert reason is not None
+            found[row].append(PassedOver(self.ids[team], reason, d))
+        return found
 
     def _choose_wider(self, request: Request, k: int, owner: _OwnerAt) -> Choice | None:
         """Ask the tree for ever more teams until the rules have an exact answer."""
@@ -412,6 +477,9 @@ class TeamPool:
 
     def _unfit(self, i: int, bit: int) -> Unfit | None:
         """Why team `i` cannot take an incident of skill `bit` now; None: it can."""
+        withheld = self._withheld[i]
+        if withheld is not None:
+            return withheld
         if not self._available[i]:
             return Unfit.UNAVAILABLE
         if self._spare[i] <= 0:
@@ -463,6 +531,7 @@ class TeamPool:
             reach,
             incident.reported_at,
             self.now,
+            (),
         )
         return _new(Choice, fields)
 
@@ -505,6 +574,10 @@ class TeamPool:
         choice = self._try(request, row, _OwnerAt(owner, owner_km, cell))
         assert not isinstance(choice, _NeedMore)
         return choice
+
+
+def _by_km(found: tuple[int, int, float]) -> tuple[int, float, int]:
+    return found[0], found[2], found[1]
 
 
 class _Row(NamedTuple):

@@ -417,6 +417,39 @@ class TeamStoryRow(Base):
     added_at: Mapped[datetime]
 
 
+# --- the duty roster and storm mode (events/schemas/storm.py) -------------------------------
+
+
+class DutyShiftRow(Base):
+    """One team's shift, [starts_at, ends_at) in UTC (folded from roster.shifts_imported); the
+    id is the team and the shift's start, so importing a shift again changes its end."""
+
+    __tablename__ = "duty_shifts"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64), index=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime] = mapped_column(index=True)
+    imported_by: Mapped[str] = mapped_column(String(200))
+
+
+class StormModeRow(Base):
+    """A division's storm mode, on or ended (folded from storm.declared and storm.ended), with
+    the policy it was declared under: routing reads it once per batch."""
+
+    __tablename__ = "storm_modes"
+
+    division: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(200), default="dispatcher")
+    policy: Mapped[str] = mapped_column(Text, default="{}", doc="the StormPolicy as JSON")
+    declared_by: Mapped[str] = mapped_column(String(200), default="")
+    declared_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and write-locking transactions."""
     if not url.startswith("sqlite"):

@@ -374,3 +374,7 @@ def apply(
         occurred_at = envelope.occurred_at.isoformat()
         event = Event(0, envelope.event_id, envelope.type, occurred_at, envelope.producer, payload)
         projector(state, event)
+
+
+# The storm day's folds register themselves with the ones above (storm_folds.py).
+from dispatch.service_layer import storm_folds  # noqa: E402,F401

@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 from dispatch.adapters.orm import (
     AssignmentRow,
     Base,
+    DutyShiftRow,
     IncidentExclusionRow,
     IncidentRow,
     MemberDutyRow,
     SlaClockRow,
+    StormModeRow,
     TaskNoticeRow,
     TeamRow,
     TeamStoryRow,
@@ -47,6 +49,8 @@ _TIMES: dict[type[Base], frozenset[str]] = {
         IncidentExclusionRow,
         TaskNoticeRow,
         MemberDutyRow,
+        DutyShiftRow,
+        StormModeRow,
         TeamStoryRow,
     )
 }
@@ -217,6 +221,8 @@ class LiveRows:
             "incident_exclusions": _Exclusions(self),
             "task_notices": _ByKey(self, TaskNoticeRow),
             "member_duty": _ByKey(self, MemberDutyRow),
+            "duty_shifts": _ByKey(self, DutyShiftRow),
+            "storm_modes": _ByKey(self, StormModeRow),
             "team_stories": _ByKey(self, TeamStoryRow),
         }
 

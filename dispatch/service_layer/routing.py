@@ -24,6 +24,7 @@ from dispatch.service_layer.batch_rows import BatchRows
 from dispatch.service_layer.folds import INCIDENT_FIELDS
 from dispatch.service_layer.intake import dead_letter, decode_records
 from dispatch.service_layer.services import Services
+from dispatch.service_layer.storm import conditions_at
 from dispatch.service_layer.team_pool import cell_owners, exclusions, state_of, team_rows
 from dispatch.service_layer.unit_of_work import UnitOfWork
 from events.envelope import Envelope
@@ -50,6 +51,7 @@ class RoutingResult:
     waiting: int = 0  # still in the queue after it (new and old)
     by_rule: Counter[str] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
+    off_duty_passed_over: int = 0  # off-duty teams nearer than the ones sent
 
 
 @dataclass
@@ -61,6 +63,7 @@ class BatchOutcome:
     queued: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     by_rule: Counter[str] = field(default_factory=Counter)
+    off_duty_passed_over: int = 0
 
     def summary(self) -> dict[str, int]:
         return {
@@ -69,6 +72,7 @@ class BatchOutcome:
             "dead_lettered": self.dead_lettered,
             "assigned": self.assigned,
             "queued": self.queued,
+            "off_duty_passed_over": self.off_duty_passed_over,
             **{f"assigned_{rule}": n for rule, n in sorted(self.by_rule.items())},
         }
 
@@ -92,6 +96,7 @@ def handle_incident_records(services: Services, records: Sequence[Record]) -> Ba
         batch.finish()
     outcome.assigned, outcome.queued = result.assigned, result.queued
     outcome.latencies_ms, outcome.by_rule = result.latencies_ms, result.by_rule
+    outcome.off_duty_passed_over = result.off_duty_passed_over
     return outcome
 
 
@@ -150,7 +155,9 @@ def _route(batch: Batch, fresh: Sequence[Incident], now: datetime) -> RoutingRes
         return result
     rows, bookable = team_rows(session)
     batch.rows.load("teams", [{"id": r.id, "active_tasks": r.active_tasks} for r in rows])
-    states = [state_of(r, r.id in bookable) for r in rows]
+    # the roster and storm mode, read once for the whole pass
+    conditions = conditions_at(session, now)
+    states = [conditions.apply(state_of(r, r.id in bookable), r.region, r.reserve) for r in rows]
     pool = TeamPool(states, now, policy, cell_owners(rows))
     excluded = exclusions(session, [i.id for i in queued])
     was_queued = {i.id for i in queued}
@@ -163,8 +170,9 @@ def _route(batch: Batch, fresh: Sequence[Incident], now: datetime) -> RoutingRes
         if choice is None:
             unassigned.append(incident)
             continue
-        assignments.append(_assignment_of(choice, now))
+        assignments.append(_assignment_of(choice, now, conditions.storm_note(incident.region)))
         result.by_rule[choice.rule.value] += 1
+        result.off_duty_passed_over += choice.off_duty_passed_over
         result.latencies_ms.append(latency_ms(incident.reported_at, now))
     _store_assignments(batch, assignments, {i.id: i for i in order}, now)
     newly_queued = [i for i in unassigned if i.id not in was_queued]
@@ -203,14 +211,18 @@ def _incident_of(row: IncidentRow) -> Incident:
     )
 
 
-def _assignment_of(choice: Choice, now: datetime) -> Assignment:
+def _assignment_of(choice: Choice, now: datetime, storm: dict[str, object] | None) -> Assignment:
+    """The decision, saying so when it was made under storm mode in the incident's division."""
+    explanation = choice.explanation()
+    if storm is not None:
+        explanation[0]["storm_mode"] = storm
     return Assignment(
         incident_id=choice.incident_id,
         team_id=choice.team_id,
         assigned_at=now,
         distance_km=choice.distance_km,
         rule=choice.rule.value,
-        explanation=choice.explanation(),
+        explanation=explanation,
     )
 
 

@@ -113,4 +113,5 @@ def _describe(error: ValidationError) -> str:
 
 
 # Importing the stream modules registers their schemas.
+from events.schemas import storm  # noqa: E402,F401
 from events.schemas import incidents, notifications, stories, tasks, teams  # noqa: E402,F401

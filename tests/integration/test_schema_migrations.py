@@ -60,6 +60,7 @@ ADDED_BY_MIGRATIONS = frozenset(
     | {"sms_references", "sms_replies", "notification_deliveries"}
     | {"team_stories"}  # the teams' service stories, on their public pages
     | {"rate_limit_buckets"}  # rate limits shared by API processes
+    | {"duty_shifts", "storm_modes"}  # the duty roster and storm mode
 )
 COLUMNS_ADDED_BY_MIGRATIONS = [("idempotency_keys", "answer")]  # a task move's first answer
 
