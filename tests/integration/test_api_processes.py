@@ -1,0 +1,211 @@
+"""Two `everycall api` processes on one PostgreSQL database, as a deployment scales the API:
+a token's rate limit is one limit across both (in the database, or in Redis when
+EVERYCALL_REDIS_URL is set), and an Idempotency-Key sent to both at once makes one incident.
+
+The processes are real (their own ports, the test's broker and database); PostgreSQL and Redis
+are the machine's, started if they are down, and a test that cannot reach them fails.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from events import topics
+from events.broker import free_port
+from events.kafka import KafkaBatchConsumer
+from tests.conftest import drop_postgres_database, fresh_postgres_database
+from tests.faults.harness import (
+    WUHAN,
+    EverycallProcess,
+    count,
+    dispatcher_token,
+    prepared_database,
+    process_env,
+    wait_for_http,
+    wuhan_teams,
+)
+from tests.integration.test_api_processes_buckets import redis_url
+
+pytestmark = pytest.mark.timeout(600)  # real processes on a shared machine
+
+BURST = 10
+RATE = "0.01"  # a token a hundred seconds: nothing refills while the test runs
+KEYS = 20
+__all__ = ["redis_url"]  # the fixture, shared with the bucket stores' tests
+
+
+@pytest.fixture
+def database(postgres_admin_url: str) -> Iterator[tuple[str, Engine]]:
+    """A fresh PostgreSQL database with the schema and a few Wuhan teams."""
+    url, name = fresh_postgres_database(postgres_admin_url)
+    try:
+        with prepared_database(url, wuhan_teams(4, capacity=3)) as engine:
+            yield url, engine
+    finally:
+        drop_postgres_database(postgres_admin_url, name)
+
+
+APIs = Callable[..., list[str]]
+
+
+@pytest.fixture
+def two_apis(database: tuple[str, Engine], broker: str, tmp_path: Path) -> Iterator[APIs]:
+    """Starts two `everycall api` processes with the given settings; their base URLs."""
+    started: list[EverycallProcess] = []
+
+    def start(**settings: str) -> list[str]:
+        env = process_env(
+            database_url=database[0],
+            bootstrap_servers=broker,
+            prefect_api_url="http://127.0.0.1:9/api",  # the API runs no flows
+            prefect_home=tmp_path / "prefect",
+            consumer_group=f"api-test-{uuid.uuid4().hex[:8]}",
+            **settings,
+        )
+        urls = []
+        for n in (1, 2):
+            port = free_port()
+            process = EverycallProcess(["api", "--port", str(port)], env, tmp_path, f"api-{n}")
+            started.append(process.start())
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, started, strict=True):
+            wait_for_http(url, 120, process)
+        return urls
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def store_settings(store: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The settings that put the buckets in `store` (the database is the default)."""
+    if store == "redis":
+        return {"redis_url": request.getfixturevalue("redis_url")}
+    return {}
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_a_tokens_rate_limit_is_one_limit_across_two_api_processes(
+    store: str,
+    request: pytest.FixtureRequest,
+    database: tuple[str, Engine],
+    two_apis: APIs,
+) -> None:
+    urls = two_apis(
+        api_rate_per_s=RATE, api_rate_burst=str(BURST), **store_settings(store, request)
+    )
+    busy, calm = (bearer(dispatcher_token(database[1])) for _ in range(2))
+    answers = [httpx.get(f"{urls[n % 2]}/queue", headers=busy, timeout=30) for n in range(BURST)]
+    assert [a.status_code for a in answers] == [200] * BURST  # five on each process
+    over = [httpx.get(f"{url}/queue", headers=busy, timeout=30) for url in urls]
+    # each process alone has had five: only a shared bucket is empty now
+    assert [a.status_code for a in over] == [429, 429]
+    assert all(1 <= int(a.headers["Retry-After"]) <= 100 for a in over)
+    assert all(httpx.get(f"{u}/queue", headers=calm, timeout=30).status_code == 200 for u in urls)
+    if store == "database":
+        assert count(database[1], "SELECT count(*) FROM rate_limit_buckets") == 2  # two tokens
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_one_idempotency_key_sent_to_two_api_processes_at_once_makes_one_incident(
+    store: str,
+    request: pytest.FixtureRequest,
+    database: tuple[str, Engine],
+    broker: str,
+    two_apis: APIs,
+) -> None:
+    urls = two_apis(**store_settings(store, request))
+    headers = bearer(dispatcher_token(database[1]))
+    ids: dict[str, set[str]] = {}
+    for n in range(KEYS):
+        key = f"twin-{n}-{uuid.uuid4().hex[:8]}"
+        answers = at_once(urls, key, report(n), headers)
+        assert [a.status_code for a in answers] == [202, 202], [a.text for a in answers]
+        ids[key] = {a.json()["id"] for a in answers}
+    assert all(len(got) == 1 for got in ids.values()), ids  # both processes gave the same id
+    assert count(database[1], "SELECT count(*) FROM idempotency_keys") == KEYS
+    # Both relays may publish a row before either deletes it (at least once; consumers keep
+    # one copy per event_id): what must hold is one event, of one incident, per key.
+    published = incidents_published(broker, expected=KEYS)
+    assert set(published.values()) == {next(iter(got)) for got in ids.values()}
+    assert len(published) == KEYS
+
+    reused = next(iter(ids))
+    for url in urls:  # the same key with another report: refused by either process
+        refused = post_report(url, reused, report(KEYS + 1), headers)
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["type"] == "idempotency_key_reused"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def report(n: int) -> dict[str, object]:
+    return {
+        "kind": "repair",
+        "latitude": WUHAN[0] + n / 1000,
+        "longitude": WUHAN[1],
+        "address": f"武汉市江岸区 test {n}",
+    }
+
+
+def post_report(
+    url: str, key: str, body: dict[str, object], headers: dict[str, str]
+) -> httpx.Response:
+    return httpx.post(
+        f"{url}/incidents", json=body, headers={**headers, "Idempotency-Key": key}, timeout=30
+    )
+
+
+def at_once(
+    urls: list[str], key: str, body: dict[str, object], headers: dict[str, str]
+) -> list[httpx.Response]:
+    """The same request to each process, released together (a client's retry racing itself)."""
+    start = threading.Barrier(len(urls))
+    answers: list[httpx.Response | None] = [None] * len(urls)
+
+    def send(n: int) -> None:
+        start.wait()
+        answers[n] = post_report(urls[n], key, body, headers)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(urls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(a is not None for a in answers), "a request did not come back"
+    return [a for a in answers if a is not None]
+
+
+def incidents_published(broker: str, expected: int, timeout_s: float = 30) -> dict[str, str]:
+    """The incident of each event_id the two relays published on the incidents topic, read
+    until `expected` events arrived, then a few seconds more so that an extra would be seen."""
+    consumer = KafkaBatchConsumer(
+        broker, [topics.INCIDENTS], f"reader-{uuid.uuid4().hex[:8]}", max_poll_interval_ms=3000
+    )
+    got: dict[str, str] = {}
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(got) < expected and time.monotonic() < deadline:
+            got.update(event_and_incident(r.value) for r in consumer.poll_batch(1000, 500))
+        settle = time.monotonic() + 3
+        while time.monotonic() < settle:
+            got.update(event_and_incident(r.value) for r in consumer.poll_batch(500, 500))
+    finally:
+        consumer.close()
+    return got
+
+
+def event_and_incident(value: bytes | None) -> tuple[str, str]:
+    envelope = json.loads(value or b"{}")
+    return str(envelope["event_id"]), str(envelope["payload"]["id"])
