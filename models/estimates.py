@@ -8,6 +8,7 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from models.incident import AreaClass, IncidentKind
 from models.sla import ClockKind, SlaPolicy
@@ -22,9 +23,13 @@ SPEED_KMH: dict[AreaClass, float] = {
 ROAD_FACTOR = 1.3
 
 
+_MIN_PER_KM = {area: ROAD_FACTOR / speed * 60.0 for area, speed in SPEED_KMH.items()}
+
+
 def travel_minutes(distance_km: float, area: AreaClass | str) -> float:
-    """Driving time over a geodesic distance in an area class."""
-    return max(distance_km, 0.0) * ROAD_FACTOR / SPEED_KMH[AreaClass(area)] * 60.0
+    """Driving time over a geodesic distance in an area class (a StrEnum: its text keys it
+    too; no enum is built, as the board's estimates call this for every candidate)."""
+    return max(distance_km, 0.0) * _MIN_PER_KM[area]  # type: ignore[index]
 
 
 @dataclass
@@ -34,6 +39,7 @@ class ResolveTimes:
 
     policy: SlaPolicy = field(default_factory=SlaPolicy)
     seen: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    targets: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
 
     def observe(self, kind: IncidentKind | str, area: AreaClass | str, minutes: float) -> None:
         """Counts one resolved task's time on site."""
@@ -46,13 +52,16 @@ class ResolveTimes:
         found = self.seen.get((str(kind), str(area)))
         if found is not None:
             return found[1]
-        target = self.policy.target(ClockKind.RESOLVE, area=area, priority="normal", kind=kind)
-        return target.total_seconds() / 60.0
+        key = (str(kind), str(area))
+        if key not in self.targets:  # a few kinds × areas, asked for every incident
+            target = self.policy.target(ClockKind.RESOLVE, area=area, priority="normal", kind=kind)
+            self.targets[key] = target.total_seconds() / 60.0
+        return self.targets[key]
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """An eligible team as the estimate sees it: how far, and how much it still has to do."""
+class Candidate(NamedTuple):
+    """An eligible team as the estimate sees it: how far, and how much it still has to do
+    (a tuple: the board's estimates make one per team weighed for each waiting incident)."""
 
     team_id: str
     distance_km: float
