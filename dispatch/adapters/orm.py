@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from dispatch.adapters.schema_migrations import upgrade
 from events.log import UtcDateTime
 from models.sla import ClockKind, ClockState, SlaClock
-from models.team import GeoPoint, Skill, Team, TeamStatus
+from models.team import GeoPoint, RoleCount, Skill, Team, TeamStatus
 
 
 class Base(DeclarativeBase):
@@ -56,6 +56,15 @@ class TeamRow(Base):
     fix_lon: Mapped[float | None] = mapped_column(Float, default=None)
     fix_at: Mapped[datetime | None] = mapped_column(default=None)
     last_finished_at: Mapped[datetime | None] = mapped_column(default=None, doc="for rest rotation")
+    # who the team is, Chinese first with English beside (models/team.py)
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    leader_en: Mapped[str] = mapped_column(String(100), default="")
+    roles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, doc="[{role, count}]")
+    grid_cells: Mapped[list[str]] = mapped_column(JSON, default=list, doc="H3 cell ids")
+    branch: Mapped[str] = mapped_column(String(200), default="")
+    branch_en: Mapped[str] = mapped_column(String(200), default="")
+    intro: Mapped[str] = mapped_column(Text, default="")
+    intro_en: Mapped[str] = mapped_column(Text, default="")
 
     def to_team(self) -> Team:
         return Team(
@@ -70,6 +79,14 @@ class TeamRow(Base):
             capacity=self.capacity,
             reserve=self.reserve,
             status=TeamStatus(self.status),
+            name_en=self.name_en,
+            leader_en=self.leader_en,
+            roles=tuple(RoleCount.model_validate(r) for r in self.roles),
+            grid_cells=tuple(self.grid_cells),
+            branch=self.branch,
+            branch_en=self.branch_en,
+            intro=self.intro,
+            intro_en=self.intro_en,
         )
 
 
@@ -89,6 +106,15 @@ def team_record(payload: Mapping[str, Any]) -> dict[str, Any]:
         "capacity": payload["capacity"],
         "reserve": payload["reserve"],
         "status": payload["status"],
+        # absent from events logged before the registry spoke Chinese: the model's defaults
+        "name_en": payload.get("name_en", ""),
+        "leader_en": payload.get("leader_en", ""),
+        "roles": [dict(r) for r in payload.get("roles", ())],
+        "grid_cells": list(payload.get("grid_cells", ())),
+        "branch": payload.get("branch", ""),
+        "branch_en": payload.get("branch_en", ""),
+        "intro": payload.get("intro", ""),
+        "intro_en": payload.get("intro_en", ""),
     }
 
 
