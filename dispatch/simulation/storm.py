@@ -3,7 +3,9 @@ clock, with the SLA watchdog between batches (`everycall simulate`).
 
 The clock is a ManualClock the loop moves `step_min` simulated minutes per tick, so the
 5-minute acknowledgement deadlines pass within seconds of real time. It ends when every
-incident has been acknowledged by some team (a merged duplicate: when its master has).
+incident has been acknowledged by some team (a merged duplicate: when its master has) and
+resolved, so that each incident's first estimate (ETA on site, and ERT for outages) can be
+held against what happened (estimate_error.py).
 """
 
 from __future__ import annotations
@@ -21,17 +23,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from dispatch.adapters.orm import IncidentRow, SlaClockRow
+from dispatch.service_layer.clocks import policy_of
 from dispatch.service_layer.registry import list_teams, replace_registry
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.simulation.crews import CrewHabits, act_as_crews
+from dispatch.simulation.estimate_error import FirstEstimates, estimate_errors, what_happened
 from dispatch.simulation.load import publish_reports, simulated_incidents
+from dispatch.views.estimates import compute_estimates
 from models.clock import ManualClock
 from models.hubei import hubei_registry
+from models.lifecycle import OPEN
 from models.sla import ClockState, compliance
 from models.team import Team
 
 ANSWERED = ("acknowledged", "en_route", "on_scene", "resolved")
+_OPEN_STATES = sorted(s.value for s in OPEN)
 
 
 @dataclass
@@ -46,6 +53,13 @@ class SimulationSummary:
     compliance_by_clock: dict[str, float | None] = field(default_factory=dict)
     simulated_minutes: float = 0.0
     real_seconds: float = 0.0
+    # each incident's first estimate against what happened, absolute error in minutes
+    eta_error_min_mean: float | None = None
+    eta_error_min_p90: float | None = None
+    eta_measured: int = 0
+    ert_error_min_mean: float | None = None
+    ert_error_min_p90: float | None = None
+    ert_measured: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +129,28 @@ def summarise(
     )
 
 
+def open_count(services: Services, prefix: str) -> int:
+    """Incidents of the run still open: the run goes on until each has been resolved, so
+    that every estimate can be held against what happened."""
+    with services.reads() as session:
+        found = session.scalar(
+            select(func.count())
+            .where(IncidentRow.id.like(f"{prefix}%"))
+            .where(IncidentRow.state.in_(_OPEN_STATES))
+        )
+    return int(found or 0)
+
+
+def record_first_estimates(services: Services, first: FirstEstimates, count: int) -> None:
+    """The board's estimates of every open incident, kept for those not estimated yet (all
+    of the run at its first tick; later, any no team could be found for before)."""
+    if len(first.on_site) >= count:
+        return
+    with services.reads() as session:
+        now, routing = services.clock.now(), services.settings.routing
+        first.record(compute_estimates(session, now, routing, policy_of(services)))
+
+
 async def _until_stored(services: Services, prefix: str, count: int, limit: float) -> None:
     """Wait (real time) until the dispatcher has stored every report: the clock starts then."""
     while time.monotonic() < limit:
@@ -158,6 +194,7 @@ def run_simulation(
     finished = False
     iterations = 0
     distances: dict[tuple[str, str], float] = {}
+    first = FirstEstimates(prefix)
 
     def stop() -> bool:
         nonlocal iterations
@@ -183,10 +220,12 @@ def run_simulation(
             await _until_stored(services, prefix, len(ids), time.monotonic() + timeout_s)
             while not finished:
                 await routing_caught_up()
+                record_first_estimates(services, first, len(ids))
                 act_as_crews(services, habits, distances)
                 run_watchdog(services)  # the dispatcher also runs the sla-watchdog flow
                 acked, merged = answered_count(services, prefix)
-                finished = acked + merged >= len(ids) or time.monotonic() - started_real > timeout_s
+                done = acked + merged >= len(ids) and not open_count(services, prefix)
+                finished = done or time.monotonic() - started_real > timeout_s
                 if not finished:
                     clock.advance(minutes=step_min)
         finally:
@@ -196,4 +235,7 @@ def run_simulation(
     asyncio.run(answer_the_storm())
     summary = summarise(services, ids, prefix, clock.now() - started_sim)
     summary.real_seconds = round(time.monotonic() - started_real, 1)
+    errors = estimate_errors(first, what_happened(services, prefix))
+    for name, value in asdict(errors).items():
+        setattr(summary, name, value)
     return summary
