@@ -9,10 +9,15 @@ are the machine's, started if they are down, and a test that cannot reach them f
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -86,6 +91,31 @@ def two_apis(database: tuple[str, Engine], broker: str, tmp_path: Path) -> Itera
         process.stop()
 
 
+class UvicornWorkers(EverycallProcess):
+    """`uvicorn --workers N` serving the API's factory: N processes on one port."""
+
+    def __init__(self, workers: int, port: int, env: dict[str, str], workdir: Path) -> None:
+        super().__init__([], env, workdir, f"uvicorn-{workers}-workers")
+        self.command = [
+            *(sys.executable, "-m", "uvicorn", "--factory"),
+            "dispatch.entrypoints.api.server:app_from_environment",
+            *("--workers", str(workers), "--port", str(port), "--log-level", "warning"),
+        ]
+
+    def start(self, **extra_env: str) -> EverycallProcess:
+        with self.log_path.open("ab") as log:
+            log.write(f"--- {datetime.now(UTC):%H:%M:%S} start {self.command}\n".encode())
+            self._process = subprocess.Popen(
+                self.command,
+                env={**self.env, **extra_env},
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+
 def store_settings(store: str, request: pytest.FixtureRequest) -> dict[str, str]:
     """The settings that put the buckets in `store` (the database is the default)."""
     if store == "redis":
@@ -113,6 +143,37 @@ def test_a_tokens_rate_limit_is_one_limit_across_two_api_processes(
     assert all(httpx.get(f"{u}/queue", headers=calm, timeout=30).status_code == 200 for u in urls)
     if store == "database":
         assert count(database[1], "SELECT count(*) FROM rate_limit_buckets") == 2  # two tokens
+
+
+def test_uvicorn_workers_share_one_rate_limit_per_token(
+    database: tuple[str, Engine], broker: str, tmp_path: Path
+) -> None:
+    env = process_env(
+        database_url=database[0],
+        bootstrap_servers=broker,
+        prefect_api_url="http://127.0.0.1:9/api",
+        prefect_home=tmp_path / "prefect",
+        consumer_group="unused",
+        api_rate_per_s=RATE,
+        api_rate_burst=str(BURST),
+    )
+    port = free_port()
+    workers = UvicornWorkers(2, port, env, tmp_path).start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for_http(url, 120, workers)
+        headers = bearer(dispatcher_token(database[1]))
+        # at once, each on a connection of its own: the kernel hands them to both workers
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(
+                pool.map(
+                    lambda _: httpx.get(f"{url}/queue", headers=headers, timeout=30).status_code,
+                    range(3 * BURST),
+                )
+            )
+        assert Counter(answers) == {200: BURST, 429: 2 * BURST}
+    finally:
+        workers.stop()
 
 
 @pytest.mark.parametrize("store", ["database", "redis"])

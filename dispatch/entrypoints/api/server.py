@@ -78,6 +78,13 @@ def _announce(host: str, port: int, services: Services) -> None:
     )
 
 
+def app_from_environment() -> FastAPI:
+    """The API alone, for `uvicorn --factory dispatch.entrypoints.api.server:app_from_environment
+    --workers N`: each worker reads the settings and wires services of its own (set
+    KAFKA_BOOTSTRAP_SERVERS: an embedded broker would be one per worker)."""
+    return create_app(lambda: bootstrap.running(bootstrap.read_settings()))
+
+
 def run_api_alone(settings: Settings, host: str, port: int) -> None:
     stop_on_sigterm()
     run_api(
