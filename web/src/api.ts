@@ -32,6 +32,8 @@ export interface Incident {
   longitude: number;
   master_id?: string | null;
   clocks: Clock[];
+  eta_on_site?: string | null; // estimated: a team on site (UTC); null when none could go
+  ert?: string | null; // estimated: power back (outages only)
 }
 
 export interface TimelineEntry {
@@ -59,6 +61,8 @@ export interface Waiting {
   reported_at: string;
   waiting_min: number;
   escalated: boolean;
+  eta_on_site?: string | null;
+  ert?: string | null;
 }
 
 export interface TeamMark {

@@ -126,3 +126,28 @@ describe("an API problem as a person reads it", () => {
     expect(detailText("队伍已满 team is full")).toBe("队伍已满 team is full");
   });
 });
+
+describe("estimates on the board", () => {
+  it("shows an estimate on the Shanghai clock with the minutes to it, Chinese first", async () => {
+    const { estimateText } = await import("./board");
+    const { locale } = await import("./i18n");
+    const now = new Date("2026-07-01T00:10:00Z"); // 08:10 in Shanghai
+    locale.value = "zh-CN";
+    expect(estimateText("2026-07-01T00:52:20Z", now)).toBe("08:52 (42 分钟后)");
+    locale.value = "en";
+    expect(estimateText("2026-06-30T16:30:00Z", new Date("2026-06-30T16:00:00Z"))).toBe("00:30 (30 min from now)"); // past midnight there
+    expect(estimateText("2026-07-01T00:05:00Z", now)).toBe("08:05"); // due: no minutes left to count
+    expect(estimateText(null, now)).toBe("—");
+    locale.value = "zh-CN";
+  });
+
+  it("reads both estimates from the board's first read, and none from an older answer", async () => {
+    const { fromOpenBoard } = await import("./board");
+    const fields = ["id", "kind", "priority", "region", "address", "state", "team_id", "reported_at", "latitude", "longitude", "master_id", "clocks", "eta_on_site", "ert"];
+    const row = ["o1", "outage", "normal", "wuhan", "", "queued", null, "2026-07-01T00:00:00Z", 30.6, 114.3, null, [], "2026-07-01T01:00:00Z", "2026-07-01T03:00:00Z"];
+    const [read] = fromOpenBoard({ seq: 1, incident_fields: fields, clock_fields: [], incidents: [row] });
+    expect([read.eta_on_site, read.ert]).toEqual(["2026-07-01T01:00:00Z", "2026-07-01T03:00:00Z"]);
+    const [older] = fromOpenBoard({ seq: 1, incident_fields: fields.slice(0, 12), clock_fields: [], incidents: [row.slice(0, 12)] });
+    expect([older.eta_on_site, older.ert]).toEqual([null, null]);
+  });
+});

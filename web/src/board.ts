@@ -1,6 +1,7 @@
 // The board's state, kept current by the live stream: each logged event folds into the
 // incident it names, as the server's folds do (the payload carries the state after it).
 import type { Clock, Incident, TeamMark } from "./api";
+import { shanghaiMinute, t } from "./i18n";
 
 export interface Envelope {
   type: string;
@@ -79,6 +80,14 @@ export function countdown(incident: Incident, now: Date): Countdown | null {
   const used = (now.getTime() - start) / Math.max(1, end - start);
   const level = used >= 1 || next.state === "breached" ? "breached" : used >= 0.75 ? "warn75" : used >= 0.5 ? "warn50" : "ok";
   return { kind: next.kind, remainingS: Math.round((end - now.getTime()) / 1000), level };
+}
+
+/** An estimate as the board shows it: the Shanghai clock to the minute and how many minutes
+ * away (none once it is due); "—" when there is none (no team could go, or it is closed). */
+export function estimateText(iso: string | null | undefined, now: Date): string {
+  if (!iso) return "—";
+  const minutes = Math.round((new Date(iso).getTime() - now.getTime()) / 60000);
+  return minutes > 0 ? `${shanghaiMinute(iso)} (${minutes} ${t("inMinutes")})` : shanghaiMinute(iso);
 }
 
 export function clockText(seconds: number): string {
@@ -227,6 +236,8 @@ export function fromOpenBoard(answer: OpenBoard): Incident[] {
     latitude: Number(field(row, "latitude")),
     longitude: Number(field(row, "longitude")),
     master_id: (field(row, "master_id") as string | null) ?? null,
+    eta_on_site: (field(row, "eta_on_site") as string | null | undefined) ?? null,
+    ert: (field(row, "ert") as string | null | undefined) ?? null,
     clocks: (field(row, "clocks") as unknown[][]).map((c) => ({
       kind: String(clockField(c, "kind")),
       attempt: Number(clockField(c, "attempt")),

@@ -63,6 +63,9 @@ const board = {
     listed: "列表显示最早的",
     narrow: "其余的在地图上，可用筛选缩小范围。",
     reportsHere: "起报修在此",
+    etaOnSite: "预计到场",
+    powerBack: "预计复电",
+    inMinutes: "分钟后",
   },
   en: {
     title: "everycall dispatch board",
@@ -117,6 +120,9 @@ const board = {
     listed: "Listed, oldest first:",
     narrow: "The rest are on the map; the filters narrow the list down.",
     reportsHere: "reports here",
+    etaOnSite: "ETA on site",
+    powerBack: "Power back by",
+    inMinutes: "min from now",
   },
 } as const;
 
@@ -151,6 +157,20 @@ export function shanghaiTime(iso: string): string {
     const options = { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false } as const;
     format = new Intl.DateTimeFormat(locale.value, options);
     clockFormats.set(locale.value, format);
+  }
+  return format.format(new Date(iso));
+}
+
+const minuteFormats = new Map<Locale, Intl.DateTimeFormat>();
+
+/** A moment as the Shanghai clock reads it to the minute (an estimate claims no seconds). */
+export function shanghaiMinute(iso: string): string {
+  let format = minuteFormats.get(locale.value);
+  if (!format) {
+    // hourCycle, not hour12: false, which some engines read as h24 and show midnight as 24:30
+    const options = { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hourCycle: "h23" } as const;
+    format = new Intl.DateTimeFormat(locale.value, options);
+    minuteFormats.set(locale.value, format);
   }
   return format.format(new Date(iso));
 }
