@@ -59,10 +59,11 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     return list(result["violations"])
 
 
-def report_and_wait(served: Served, address: str) -> str:
-    """An incident reported through the API, once it shows on the board's list."""
+def report_and_wait(served: Served, address: str, north_km: float = 0.0) -> str:
+    """An incident reported through the API (`north_km` north of central Wuhan)."""
     dispatcher = served.token("dispatcher")
-    report = {"kind": "repair", "latitude": WUHAN[0], "longitude": WUHAN[1], "address": address}
+    latitude = WUHAN[0] + north_km / 111.2
+    report = {"kind": "repair", "latitude": latitude, "longitude": WUHAN[1], "address": address}
     answer = httpx.post(f"{served.base_url}/incidents", json=report, headers=dispatcher, timeout=10)
     assert answer.status_code == 202, answer.text
     return str(answer.json()["id"])
@@ -141,3 +142,19 @@ def test_a_dispatcher_signs_in_opens_an_incident_and_closes_it_by_keyboard(
     page.keyboard.press("Enter")
     expect(detail).to_be_hidden()
     expect(row).to_be_focused()
+
+    # The map's marks are one tab stop: Tab passes the whole set at once, the arrows move in it.
+    other_id = report_and_wait(served, "黄陂区前川街4号", north_km=25)  # too far to be grouped
+    map_marks = page.get_by_test_id("map").locator(".incidents .mark")
+    expect(map_marks.nth(1)).to_be_attached(timeout=LIVE_WITHIN_MS)
+    assert map_marks.evaluate_all("(ms) => ms.filter((m) => m.tabIndex === 0).length") == 1
+    first = map_marks.and_(page.locator("[tabindex='0']"))
+    tab_to(page, first)
+    first_name = first.get_attribute("aria-label") or ""
+    page.keyboard.press("ArrowRight")
+    focused = page.locator("#app .incidents .mark:focus")
+    expect(focused).to_have_count(1)
+    assert focused.get_attribute("aria-label") != first_name
+    page.keyboard.press("Enter")
+    chosen = other_id if other_id in (focused.get_attribute("aria-label") or "") else incident_id
+    expect(detail.get_by_role("heading", name=chosen)).to_be_visible()
