@@ -50,3 +50,11 @@ def test_simulate_answers_every_call_despite_crews_that_ignore_tasks(tmp_path: P
     assert 0 < figures["sla_compliance"] < 1
     assert figures["compliance_by_clock"]["acknowledge"] < 1  # the misses count against it
     assert "unanswered" in done.stdout
+    # each incident's first estimate held against what happened: nearly every one measured,
+    # the errors finite and no larger than the run and the longest time on site assumed
+    assert figures["eta_measured"] > 0.9 * figures["acknowledged"]
+    assert figures["ert_measured"] > 0  # outages are a quarter of the storm
+    for name in ("eta", "ert"):
+        mean, p90 = figures[f"{name}_error_min_mean"], figures[f"{name}_error_min_p90"]
+        bound = figures["simulated_minutes"] + 240
+        assert 0 <= mean <= bound and 0 <= p90 <= bound, (name, mean, p90)
