@@ -27,6 +27,7 @@ def environment(tmp_path: Path) -> dict[str, str]:
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),  # the test session's server
         "PYTHONPATH": str(ROOT),
+        "EVERYCALL_LANG": "en",  # the verdicts asserted below are the English ones
     }
 
 

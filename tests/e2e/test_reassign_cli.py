@@ -23,7 +23,11 @@ def clock() -> ManualClock:
 
 
 def everycall(world: World, *args: str) -> tuple[int, str]:
-    env = {"EVERYCALL_DATABASE_URL": world.services.settings.database_url, "COLUMNS": "200"}
+    env = {
+        "EVERYCALL_DATABASE_URL": world.services.settings.database_url,
+        "COLUMNS": "200",
+        "EVERYCALL_LANG": "en",  # the messages asserted below are the English ones
+    }
     done = CliRunner().invoke(app, list(args), env=env)
     return done.exit_code, done.output
 

@@ -32,6 +32,7 @@ from tests.integration.spine_helpers import team
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("EVERYCALL_DATABASE_URL", f"sqlite:///{tmp_path / 'registry.db'}")
+    monkeypatch.setenv("EVERYCALL_LANG", "en")  # the messages asserted are the English ones
     yield CliRunner()
 
 

@@ -23,6 +23,7 @@ HEADER = "account,address,division,hardship,note\n"
 def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("EVERYCALL_DATABASE_URL", database_url)
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("EVERYCALL_LANG", "en")  # the messages asserted are the English ones
     return CliRunner()
 
 
@@ -52,7 +53,7 @@ def test_the_sample_register_imports_and_lists_by_division(cli: CliRunner) -> No
     hardship = listed(cli, "--hardship-only")
     assert "9900000003" not in hardship and "9900000001" in hardship
     code, out = run(cli, "households", "list")
-    assert code == 0 and "9900000001" in out and "是 yes" in out, out
+    assert code == 0 and "9900000001" in out and "yes" in out, out
     code, out = run(cli, "households", "list", "--division", "atlantis")
     assert code == 2 and "atlantis" in out
 

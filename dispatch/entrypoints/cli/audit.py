@@ -22,6 +22,8 @@ from dispatch.audit.pointintime import board_at
 from dispatch.audit.replay import ReplayError, kafka_entries, replay
 from dispatch.audit.source import read_snapshot
 from dispatch.audit.verify import Digest, read_head, verify_log
+from dispatch.entrypoints.cli.locale import division_name, headers, label, local_time, say
+from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.views.timeline import incident_timeline
 
 audit_app = typer.Typer(
@@ -65,14 +67,14 @@ def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as error:
-        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time") from error
+        raise typer.BadParameter(say("audit.not_iso", text=text)) from error
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _head(connection: Connection) -> Digest:
     head = read_head(connection)
     if head is None:
-        console.print("[red]FAIL[/] the database has no event log head")
+        console.print(f"[red]FAIL[/] {say('audit.no_head')}")
         raise typer.Exit(code=2)
     return head
 
@@ -91,14 +93,15 @@ def verify(
         raise typer.BadParameter(str(error), param_hint="--digest") from error
     with _source(database_url) as connection:
         head = _head(connection)
-        with _progress("verifying", head.seq) as advance:
+        with _progress(say("audit.verifying"), head.seq) as advance:
             verdict = verify_log(connection, kept, on_progress=advance)
     if verdict.finding is not None:
         console.print(f"[red]FAIL[/] {verdict.finding}")
-        console.print(f"entries verified before it: {verdict.entries}")
+        console.print(say("audit.verified_before", entries=verdict.entries))
         raise typer.Exit(code=1)
-    against = f"; digest {kept} holds" if kept else ""
-    console.print(f"OK {verdict.entries} entries, chain intact, head {verdict.last}{against}")
+    against = say("audit.digest_holds", kept=kept) if kept else ""
+    verified = say("audit.ok", entries=verdict.entries, last=verdict.last, against=against)
+    console.print(f"OK {verified}")
 
 
 @audit_app.command("digest")
@@ -133,8 +136,10 @@ def replay_cmd(
             if from_kafka:
                 servers = bootstrap_servers or bootstrap.read_settings().kafka_bootstrap_servers
                 if not servers:
-                    raise typer.BadParameter("no Kafka to read", param_hint="--bootstrap-servers")
-                with _progress("reading everycall.audit", head.seq) as advance:
+                    raise typer.BadParameter(
+                        say("audit.no_kafka"), param_hint="--bootstrap-servers"
+                    )
+                with _progress(say("audit.reading_topic"), head.seq) as advance:
                     entries = kafka_entries(servers, head, on_progress=advance)
             result = replay(connection, target, until=moment, entries=entries)
     except ReplayError as error:
@@ -149,22 +154,28 @@ def replay_cmd(
 
 def _print_replay(result: Any, from_kafka: bool) -> None:
     board = result.board
-    source = "the everycall.audit topic" if from_kafka else "the event log"
+    source = say("audit.source_topic" if from_kafka else "audit.source_log")
     written = ", ".join(f"{n} {name}" for name, n in result.written.items() if n)
     console.print(
-        f"replayed {board.events} events from {source} (up to seq {board.last_seq}): {written}"
+        say(
+            "audit.replayed",
+            events=board.events,
+            source=source,
+            last_seq=board.last_seq,
+            written=written,
+        )
     )
     for kind, count in sorted(board.unprojected.items()):
-        console.print(f"[red]no projector[/] for {kind}: {count} events not applied")
+        console.print(f"[red]{say('audit.no_projector', kind=kind, count=count)}[/]")
     if not result.compared:
-        console.print("not compared: the live projection is of now, not of --until")
+        console.print(say("audit.not_compared"))
         return
     if not result.differences:
-        console.print("identical: the replayed projection equals the live one")
+        console.print(say("audit.identical"))
         return
-    table = Table(title=f"{len(result.differences)} differences (live vs replayed)")
-    for column in ("table", "key", "column", "live", "replayed"):
-        table.add_column(column)
+    table = Table(title=say("audit.differences", count=len(result.differences)))
+    for column in headers("col.table", "col.key", "col.column", "col.live", "col.replayed"):
+        table.add_column(column, overflow="fold")
     for d in result.differences[:200]:
         table.add_row(d.table, d.key, d.column, repr(d.live), repr(d.replayed))
     console.print(table)
@@ -181,41 +192,92 @@ def state(
     with _source(database_url) as connection:
         board = board_at(connection, moment)
     replayed = board.replay.board
+    last_at = replayed.last_occurred_at
     console.print(
-        f"the board at {moment.isoformat()}: {replayed.events} events replayed "
-        f"(up to seq {replayed.last_seq}, last at {replayed.last_occurred_at or '-'})"
+        say(
+            "audit.board_at",
+            moment=local_time(moment, "%Y-%m-%d %H:%M:%S"),
+            events=replayed.events,
+            last_seq=replayed.last_seq,
+            last_at=_when(last_at) if last_at else "-",
+        )
     )
     _table(
-        f"open incidents: {len(board.open_incidents)}",
-        ("id", "state", "priority", "kind", "region", "team_id", "reported_at"),
+        say("audit.open_incidents", count=len(board.open_incidents)),
+        (
+            ("id", "col.id"),
+            ("state", "col.state"),
+            ("priority", "col.priority"),
+            ("kind", "col.kind"),
+            ("region", "col.region"),
+            ("team_id", "col.team"),
+            ("reported_at", "col.reported"),
+        ),
         board.open_incidents,
+        identifiers=1,
     )
     _table(
-        f"teams with work: {len(board.busy_teams)}",
-        ("id", "name", "region", "active_tasks", "capacity", "status"),
+        say("audit.busy_teams", count=len(board.busy_teams)),
+        (
+            ("id", "col.id"),
+            ("name", "col.name"),
+            ("region", "col.region"),
+            ("active_tasks", "col.active_tasks"),
+            ("capacity", "col.capacity"),
+            ("status", "col.status"),
+        ),
         board.busy_teams,
+        identifiers=1,
     )
     _table(
-        f"running SLA clocks: {len(board.running_clocks)}",
-        ("incident_id", "kind", "attempt", "team_id", "started_at", "deadline"),
+        say("audit.running_clocks", count=len(board.running_clocks)),
+        (
+            ("incident_id", "col.incident"), ("team_id", "col.team"), ("kind", "col.clock"),
+            ("attempt", "col.attempt"), ("started_at", "col.started"),
+            ("deadline", "col.deadline"),
+        ),
         board.running_clocks,
-    )
+        identifiers=2,
+    )  # fmt: skip
 
 
-def _table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column)
-    for row in rows[:500]:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
-    if len(rows) > 500:
-        table.caption = f"first 500 of {len(rows)}"
-    console.print(table)
+SHOWN_ROWS = 500
+LABELLED = frozenset({"state", "priority", "kind", "status"})
+
+
+def _table(
+    title: str,
+    columns: tuple[tuple[str, str], ...],
+    rows: list[dict[str, Any]],
+    identifiers: int,
+) -> None:
+    """A board table: the identifier columns whole; the first rows if there are many."""
+    if len(rows) > SHOWN_ROWS:
+        title += " · " + say("table.first_rows", shown=SHOWN_ROWS, total=len(rows))
+    lines = [tuple(_shown(key, row.get(key)) for key, _ in columns) for row in rows[:SHOWN_ROWS]]
+    shown = headers(*(header for _, header in columns))
+    print_identifier_table(console, title, shown, lines, identifiers=identifiers, json_option=False)
+
+
+def _shown(key: str, value: Any) -> str:
+    if key == "region" and isinstance(value, str):
+        return division_name(value)
+    if key in LABELLED and isinstance(value, str):
+        return label(value)
+    return _cell(value)
+
+
+def _when(iso: str) -> str:
+    """An event's ISO time (UTC, as the log keeps it) as a person in Hubei reads it."""
+    try:
+        return local_time(datetime.fromisoformat(iso), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso  # shown as stored rather than hidden
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
+        return local_time(value, "%Y-%m-%d %H:%M:%S")
     return "" if value is None else str(value)
 
 
@@ -229,15 +291,16 @@ def timeline(
     with _source(database_url) as connection:
         steps = incident_timeline(connection, incident_id)
     if not steps:
-        console.print(f"no events about incident {incident_id}")
+        console.print(say("audit.no_events", incident_id=incident_id))
         raise typer.Exit(code=1)
-    table = Table(title=f"incident {incident_id}: {len(steps)} events", title_justify="left")
-    for column in ("seq", "when", "event", "who"):
+    title = say("audit.timeline_title", incident_id=incident_id, count=len(steps))
+    table = Table(title=title, title_justify="left")
+    for column in headers("col.seq", "col.when", "col.event", "col.who"):
         table.add_column(column, no_wrap=True)
-    table.add_column("what")
+    table.add_column(say("col.what"), overflow="fold")
     for step in steps:
         event = f"{step.type}.v{step.version}"
-        table.add_row(str(step.seq), step.occurred_at, event, step.who, step.what)
+        table.add_row(str(step.seq), _when(step.occurred_at), event, step.who, step.what)
     console.print(table)
     for step in steps:
         if step.explanation:
@@ -249,7 +312,7 @@ def _explanation(seq: int, shortlist: list[dict[str, Any]]) -> None:
     columns: list[str] = []
     for candidate in shortlist:
         columns += [k for k in candidate if k not in columns]
-    table = Table(title=f"routing explanation (seq {seq})", title_justify="left")
+    table = Table(title=say("audit.explanation", seq=seq), title_justify="left")
     for column in columns:
         table.add_column(column)
     for candidate in shortlist:
@@ -266,9 +329,11 @@ def export(
     """Write the whole log for outside tools (hash = sha256(prev_hash + envelope))."""
 
     if format not in FORMATS:
-        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+        raise typer.BadParameter(
+            say("audit.formats", formats=", ".join(FORMATS)), param_hint="--format"
+        )
     with _source(database_url) as connection:
         head = _head(connection)
-        with _progress("exporting", head.seq) as advance:
+        with _progress(say("audit.exporting"), head.seq) as advance:
             count = export_log(connection, out, format, on_progress=advance)
-    console.print(f"exported {count} entries to {out} ({format})")
+    console.print(say("audit.exported", count=count, out=out, format=format))

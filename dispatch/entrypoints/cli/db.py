@@ -8,6 +8,7 @@ from rich.console import Console
 from dispatch import bootstrap
 from dispatch.adapters.orm import make_engine
 from dispatch.adapters.schema_migrations import upgrade
+from dispatch.entrypoints.cli.locale import say
 
 db_app = typer.Typer(help="Database set-up.", no_args_is_help=True)
 console = Console()
@@ -19,10 +20,10 @@ def db_upgrade() -> None:
     settings = bootstrap.read_settings()
     done = upgrade(make_engine(settings.database_url))
     if done.changed:
-        was = done.before or ("the release before migrations" if done.stamped else "empty")
-        console.print(f"database upgraded to {done.after} (was {was})")
+        was = done.before or say("db.before_migrations" if done.stamped else "db.empty")
+        console.print(say("db.upgraded", after=done.after, was=was))
     else:
-        console.print(f"database already at {done.after}")
+        console.print(say("db.current", after=done.after))
 
 
 @db_app.command("init")

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from dispatch import bootstrap
 from dispatch.adapters.household_files import HouseholdImportError, load_households
+from dispatch.entrypoints.cli.locale import division_name, headers, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.households import import_households
 from dispatch.views.households import list_households
@@ -34,11 +35,16 @@ def import_(path: Annotated[Path, typer.Argument(help="the register as .csv")]) 
         with bootstrap.database() as services, services.sessions.begin() as session:
             done = import_households(session, path, entries, services.clock.now())
     except (HouseholdImportError, OSError) as error:
-        errors.print(f"[red]导入被拒，未作任何更改 import refused, nothing changed:[/red] {error}")
+        errors.print(f"[red]{say('import.refused')}[/red] {error}")
         raise typer.Exit(code=1) from error
     console.print(
-        f"已导入 imported {len(entries)} 户 households from {path}: "
-        f"新增 {done.added} added, 更新 {done.updated} updated"
+        say(
+            "households.imported",
+            count=len(entries),
+            path=path,
+            added=done.added,
+            updated=done.updated,
+        )
     )
 
 
@@ -52,7 +58,9 @@ def list_(
 ) -> None:
     """The register, by division and account number."""
     if division is not None and division not in DIVISION_BY_CODE:
-        errors.print(f"[red]no division {division!r}:[/red] one of {', '.join(DIVISION_BY_CODE)}")
+        choices = ", ".join(DIVISION_BY_CODE)
+        refusal = say("households.no_division", division=division, choices=choices)
+        errors.print(f"[red]{refusal}[/red]")
         raise typer.Exit(code=2)
     with bootstrap.database() as services, services.reads() as session:
         households = list_households(session, division, hardship_only)
@@ -60,9 +68,15 @@ def list_(
         shown = [h.model_dump(mode="json") for h in households]
         typer.echo(json.dumps(shown, ensure_ascii=False, indent=2))
         return
-    headers = ("户号 account", "困难户 hardship", "地区 division", "地址 address", "备注 note")
+    columns = headers("col.account", "col.hardship", "col.region", "col.address", "col.note")
     rows = [
-        (h.account, "是 yes" if h.hardship else "否 no", h.division, h.address, h.note)
+        (
+            h.account,
+            say("word.yes" if h.hardship else "word.no"),
+            division_name(h.division),
+            h.address,
+            h.note,
+        )
         for h in households
     ]
-    print_identifier_table(console, f"{len(households)} 户 households", headers, rows)
+    print_identifier_table(console, say("households.title", count=len(households)), columns, rows)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.locale import say
 from dispatch.views.ledger import Ledger, Month, read_ledger, team_exists
 from dispatch.views.ledger_files import write_csv, write_xlsx
 from dispatch.views.sla_report import report_time
@@ -41,7 +42,7 @@ def _month(text: str) -> Month:
 def _progress(total: int) -> Iterator[Callable[[int], None]]:
     """A bar while the rows are written; none in pipes and logs."""
     bar = Progress(
-        TextColumn("[bold]写入 writing"),
+        TextColumn(f"[bold]{say('ledger.writing')}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -56,9 +57,9 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
 def _read(month: Month, team: str | None) -> Ledger:
     with bootstrap.database() as services, services.reads() as session:
         if team is not None and not team_exists(session, team):
-            console.print(f"[red]没有该队伍 no team {team!r}[/]")
+            console.print(f"[red]{say('ledger.no_team', team=team)}[/]")
             raise typer.Exit(2)
-        with console.status("读取事件日志 reading the event log"):
+        with console.status(say("ledger.reading")):
             return read_ledger(session, month, team, report_time(session, services.clock.now()))
 
 
@@ -81,4 +82,4 @@ def export(
         else:
             write_xlsx(ledger, output, advance)
     teams = len(ledger.summary)
-    console.print(f"{len(ledger.rows)} 条任务 tasks, {teams} 支队伍 teams → {output}")
+    console.print(say("ledger.written", rows=len(ledger.rows), teams=teams, output=output))

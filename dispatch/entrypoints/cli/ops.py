@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.locale import division_name, headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer import incidents, reassignment, tasks
 from dispatch.service_layer.access import Caller, Role
@@ -60,10 +61,10 @@ def services_or_exit() -> Iterator[Services]:
     except ValidationError as error:
         for problem in error.errors():
             where = ".".join(str(part) for part in problem["loc"]) or "input"
-            errors.print(f"[red]invalid {where}:[/red] {problem['msg']}")
+            errors.print(f"[red]{say('ops.invalid', where=where)}[/red] {problem['msg']}")
         raise typer.Exit(code=2) from error
     except DomainError as error:
-        errors.print(f"[red]refused:[/red] {error}")
+        errors.print(f"[red]{say('ops.refused')}[/red] {error}")
         raise typer.Exit(code=1) from error
 
 
@@ -101,7 +102,7 @@ def report(
             channel=channel,
         )
         incident_id = accept_report(services, incident, dispatcher_caller(), idempotency_key)
-    console.print("accepted; the outbox relay of the running everycall api publishes it")
+    console.print(say("ops.accepted"))
     typer.echo(incident_id)
 
 
@@ -141,21 +142,25 @@ def list_(
             limit=limit,
             offset=offset,
         )
-    headers = ("id", "team", "kind", "priority", "region", "state", "reported", "flags")
+    shown = headers(
+        "col.id", "col.team", "col.kind", "col.priority", "col.region", "col.state",
+        "col.reported", "col.flags",
+    )  # fmt: skip
     lines = [
         (
             v.id,
             v.team_id or "",
-            str(v.kind),
-            str(v.priority),
-            v.region,
-            v.state,
-            f"{v.reported_at:%Y-%m-%d %H:%M:%S}",
+            label(v.kind),
+            label(v.priority),
+            division_name(v.region),
+            label(v.state),
+            local_time(v.reported_at, "%Y-%m-%d %H:%M:%S"),
             _flags(v),
         )
         for v in views
     ]
-    print_identifier_table(console, f"{len(views)} incidents", headers, lines, identifiers=2)
+    title = say("incidents.title", count=len(views))
+    print_identifier_table(console, title, shown, lines, identifiers=2, json_option=False)
 
 
 @incidents_app.command("cancel")
@@ -191,47 +196,72 @@ def reassign(
     """Reassign an incident by hand to the chosen team, with the reason."""
     with services_or_exit() as services:
         view = reassignment.reassign(services, incident_id, dispatcher_caller(), team, reason)
-    console.print(f"incident {incident_id} is now {view.state} (team {view.team_id})")
+    _now_with_team(incident_id, view)
+
+
+def _now_with_team(incident_id: str, view: IncidentView) -> None:
+    state, team = label(view.state), view.team_id or "-"
+    console.print(say("ops.now_team", incident_id=incident_id, state=state, team=team))
 
 
 def _as_dispatcher(incident_id: str, action: Callable[[Services, Caller], IncidentView]) -> None:
     with services_or_exit() as services:
         view = action(services, dispatcher_caller())
-    console.print(f"incident {incident_id} is now {view.state} (priority {view.priority})")
+    state, priority = label(view.state), label(view.priority)
+    console.print(say("ops.now_priority", incident_id=incident_id, state=state, priority=priority))
 
 
 def _flags(view: IncidentView) -> str:
-    flags = ["escalated"] if view.escalated else []
-    flags += ["breached"] if any(c.state == "breached" for c in view.clocks) else []
-    flags += [f"duplicate of {view.master_id}"] if view.master_id else []
-    return ", ".join(flags)
+    flags = [say("flag.escalated")] if view.escalated else []
+    flags += [say("flag.breached")] if any(c.state == "breached" for c in view.clocks) else []
+    flags += [say("flag.duplicate", master=view.master_id)] if view.master_id else []
+    return say("word.separator").join(flags)
 
 
 def print_incident(view: IncidentView) -> None:
-    head = Table(title=f"incident {view.id}", show_header=False)
-    for name in ("kind", "priority", "state", "team_id", "region", "area_class", "address"):
-        head.add_row(name.replace("_", " "), str(getattr(view, name) or ""))
-    head.add_row("place", f"{view.latitude:.5f}, {view.longitude:.5f}")
-    head.add_row("reported at", f"{view.reported_at:%Y-%m-%d %H:%M:%S %Z}")
-    head.add_row("flags", _flags(view))
+    head = Table(title=say("incident.title", incident_id=view.id), show_header=False)
+    head.add_column(no_wrap=True)
+    head.add_column(overflow="fold")
+    for key, value in (
+        ("col.kind", label(view.kind)),
+        ("col.priority", label(view.priority)),
+        ("col.state", label(view.state)),
+        ("col.team", view.team_id or ""),
+        ("col.region", division_name(view.region)),
+        ("col.area_class", label(view.area_class or "")),
+        ("col.address", view.address or ""),
+        ("col.place", f"{view.latitude:.5f}, {view.longitude:.5f}"),
+        ("col.reported", local_time(view.reported_at, "%Y-%m-%d %H:%M:%S")),
+        ("col.flags", _flags(view)),
+    ):
+        head.add_row(say(key), value)
     console.print(head)
-    clocks = Table(title="SLA clocks")
-    for column in ("clock", "started", "deadline", "state", "warned"):
+    console.print(_clocks(view))
+    console.print(_timeline(view))
+
+
+def _clocks(view: IncidentView) -> Table:
+    clocks = Table(title=say("incident.clocks"))
+    for column in headers("col.clock", "col.started", "col.deadline", "col.state", "col.warned"):
         clocks.add_column(column)
     for c in view.clocks:
         warned = "75 %" if c.warned_75 else "50 %" if c.warned_50 else ""
-        clocks.add_row(
-            c.kind, f"{c.started_at:%H:%M:%S}", f"{c.deadline:%H:%M:%S}", c.state, warned
-        )
-    console.print(clocks)
-    timeline = Table(title="timeline")
-    for column in ("seq", "at", "event"):
+        started, deadline = local_time(c.started_at, "%H:%M:%S"), local_time(c.deadline, "%H:%M:%S")
+        clocks.add_row(label(c.kind), started, deadline, label(c.state), warned)
+    return clocks
+
+
+def _timeline(view: IncidentView) -> Table:
+    timeline = Table(title=say("incident.timeline"))
+    for column in headers("col.seq", "col.at", "col.event"):
         timeline.add_column(column, no_wrap=True)
-    timeline.add_column("actor", overflow="fold")
-    timeline.add_column("details", overflow="fold")  # wrapped, never cut: it is the record
+    actor, details = headers("col.actor", "col.details")
+    timeline.add_column(actor, overflow="fold")
+    timeline.add_column(details, overflow="fold")  # wrapped, never cut: it is the record
     for t in view.timeline:
-        timeline.add_row(str(t.seq), f"{t.at:%H:%M:%S}", t.type, t.actor, _details(t.details))
-    console.print(timeline)
+        at = local_time(t.at, "%H:%M:%S")
+        timeline.add_row(str(t.seq), at, t.type, t.actor, _details(t.details))
+    return timeline
 
 
 def _details(details: dict[str, Any]) -> str:
@@ -244,7 +274,7 @@ def _details(details: dict[str, Any]) -> str:
 def _act(incident_id: str, team: str, action: Callable[[Services, Caller], IncidentView]) -> None:
     with services_or_exit() as services:
         view = action(services, team_caller(team))
-    console.print(f"incident {incident_id} is now {view.state} (team {view.team_id or '-'})")
+    _now_with_team(incident_id, view)
 
 
 @tasks_app.command("ack")

@@ -10,6 +10,7 @@ import typer
 from dispatch import bootstrap
 from dispatch.config import Settings
 from dispatch.entrypoints.api.server import run_api_alone, run_serve
+from dispatch.entrypoints.cli.locale import say
 from dispatch.entrypoints.workers import (
     console,
     run_dispatcher_alone,
@@ -37,7 +38,7 @@ def serve(
         code = run_serve(settings, host or settings.api_host, _port(port, settings), seed)
     except KeyboardInterrupt:
         code = 0  # stopped while starting or stopping
-        console.print("everycall stopped")
+        console.print(say("process.stopped", name="everycall"))
     raise typer.Exit(code)
 
 
@@ -47,7 +48,7 @@ def api(host: HostOption = None, port: PortOption = None) -> None:
     try:
         run_api_alone(settings, host or settings.api_host, _port(port, settings))
     except KeyboardInterrupt:
-        console.print("api stopped")
+        console.print(say("process.stopped", name="api"))
 
 
 def dispatcher() -> None:
@@ -55,7 +56,7 @@ def dispatcher() -> None:
     try:
         run_dispatcher_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
-        console.print("dispatcher stopped")
+        console.print(say("process.stopped", name="dispatcher"))
 
 
 def watchdog() -> None:
@@ -63,7 +64,7 @@ def watchdog() -> None:
     try:
         run_watchdog_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
-        console.print("watchdog stopped")
+        console.print(say("process.stopped", name="watchdog"))
 
 
 def notifier() -> None:
@@ -72,7 +73,7 @@ def notifier() -> None:
     try:
         run_notifier_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
-        console.print("notifier stopped")
+        console.print(say("process.stopped", name="notifier"))
 
 
 def _port(port: int | None, settings: Settings) -> int:

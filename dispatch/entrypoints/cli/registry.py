@@ -15,10 +15,18 @@ from sqlalchemy import select
 from dispatch import bootstrap
 from dispatch.adapters.orm import TeamRow
 from dispatch.adapters.registry_files import RegistryImportError, export_teams, load_teams
+from dispatch.entrypoints.cli.locale import (
+    Language,
+    division_name,
+    headers,
+    label,
+    language,
+    local_time,
+    say,
+)
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.registry import (
     list_teams,
-    profile_text,
     registration_code,
     replace_registry,
     write_qr,
@@ -27,6 +35,7 @@ from dispatch.service_layer.team_pool import cell_owners
 from dispatch.views.queue import waiting_queue
 from models.grid import cells_near, coverage
 from models.hubei import DIVISIONS
+from models.team import SKILL_ZH, Skill
 
 teams_app = typer.Typer(help="The team registry: import, export, list, show, QR codes.")
 grid_app = typer.Typer(help="The service grid: which team answers for which cell.")
@@ -44,13 +53,13 @@ def import_teams(path: Annotated[Path, typer.Argument(help="a .csv or .json regi
     try:
         teams = load_teams(path)
     except (RegistryImportError, OSError) as error:
-        errors.print(f"[red]import refused, nothing changed:[/red] {error}")
+        errors.print(f"[red]{say('import.refused')}[/red] {error}")
         raise typer.Exit(code=1) from error
     with bootstrap.database() as services, services.sessions.begin() as session:
         before = set(session.scalars(select(TeamRow.id)))
         replace_registry(session, teams, services.clock.now())
     retired = len(before - {t.id for t in teams})
-    console.print(f"imported {len(teams)} teams from {path} ({retired} retired)")
+    console.print(say("teams.imported", count=len(teams), path=path, retired=retired))
 
 
 @teams_app.command("export")
@@ -61,9 +70,9 @@ def export(path: Annotated[Path, typer.Argument(help="where to write: .csv or .j
     try:
         export_teams(teams, path)
     except ValueError as error:
-        errors.print(f"[red]export refused:[/red] {error}")
+        errors.print(f"[red]{say('teams.export_refused')}[/red] {error}")
         raise typer.Exit(code=1) from error
-    console.print(f"exported {len(teams)} teams to {path}")
+    console.print(say("teams.exported", count=len(teams), path=path))
 
 
 @teams_app.command("list")
@@ -80,22 +89,42 @@ def list_command(
     if as_json:
         print(json.dumps([_summary_of(r) for r in rows], ensure_ascii=False, indent=2))
         return
-    headers = ("id", "name", "region", "members", "party", "load", "status", "skills")
+    shown = headers(
+        "col.id", "col.name", "col.region", "col.members", "col.party", "col.load",
+        "col.status", "col.skills",
+    )  # fmt: skip
     lines = [
         (
             r.id,
-            r.name,
-            r.region,
+            _team_name(r),
+            division_name(r.region),
             str(r.members),
             str(r.party_members),
             f"{r.active_tasks}/{r.capacity}",
-            r.status + (" (reserve)" if r.reserve else ""),
-            ", ".join(_summary_of(r)["skills"]),
+            label(r.status) + (say("teams.reserve") if r.reserve else ""),
+            _skills(r),
         )
         for r in rows
     ]
-    title = f"{len(rows)} teams" + (f" in {region}" if region else "")
-    print_identifier_table(console, title, headers, lines)
+    if region:
+        title = say("teams.title_in", count=len(rows), region=division_name(region))
+    else:
+        title = say("teams.title", count=len(rows))
+    print_identifier_table(console, title, shown, lines)
+
+
+def _team_name(row: TeamRow) -> str:
+    """The registry's name; in English its English name where the registry keeps one."""
+    english = getattr(row, "name_en", "") if language() is Language.EN else ""
+    return str(english or row.name)
+
+
+def _skills(row: TeamRow) -> str:
+    """The team's skills: the article's words in Chinese (供电抢修), the API's in English."""
+    skills = [Skill(s) for s in _summary_of(row)["skills"]]
+    if language() is Language.ZH:
+        return "、".join(SKILL_ZH[s] for s in skills)
+    return ", ".join(skills)
 
 
 def _summary_of(row: TeamRow) -> dict[str, Any]:
@@ -119,7 +148,7 @@ def show(team_id: IdArgument, as_json: JsonOption = False) -> None:
     with bootstrap.database() as services, services.reads() as session:
         row = session.get(TeamRow, team_id)
         if row is None:
-            errors.print(f"[red]no team {team_id}[/red]")
+            errors.print(f"[red]{say('teams.no_team', team_id=team_id)}[/red]")
             raise typer.Exit(code=1)
         rows = list(session.scalars(select(TeamRow).order_by(TeamRow.id)))
     team = row.to_team()
@@ -138,13 +167,56 @@ def show(team_id: IdArgument, as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(details, ensure_ascii=False, indent=2))
         return
-    console.print(profile_text(team))
-    console.print(f"Home: {row.home_lat:.5f}, {row.home_lon:.5f}; grid cells owned: {cells}")
-    console.print(f"Load: {row.active_tasks}/{row.capacity} tasks; status {row.status}")
+    console.print(_card(row), highlight=False)
+    console.print(say("card.home", lat=row.home_lat, lon=row.home_lon, cells=cells))
+    status = label(row.status)
+    console.print(say("card.load", active=row.active_tasks, capacity=row.capacity, status=status))
     if row.fix_at is not None:
-        console.print(
-            f"Last fix: {row.fix_lat:.5f}, {row.fix_lon:.5f} at {row.fix_at:%Y-%m-%d %H:%M} UTC"
-        )
+        at = local_time(row.fix_at)
+        console.print(say("card.fix", lat=row.fix_lat, lon=row.fix_lon, at=at))
+
+
+def _card(row: TeamRow) -> str:
+    """The team's card: who it is, where it serves, and its promise."""
+    kind = say("card.reserve" if row.reserve else "card.service")
+    lines = [
+        _team_name(row),
+        say("card.area", area=division_name(row.region, full=True)),
+        say("card.leader", leader=_in_language(row, "leader") or say("card.unnamed")),
+        say("card.members", members=row.members, party=row.party_members, kind=kind),
+    ]
+    roles = _roles(row)
+    if roles:
+        lines.append(say("card.roles", roles=roles))
+    branch = _in_language(row, "branch")
+    if branch:
+        lines.append(say("card.branch", branch=branch))
+    lines += [
+        say("card.skills", skills=_skills(row)),
+        say("card.code", code=registration_code(row.to_team())),
+        say("card.promise"),
+    ]
+    intro = _in_language(row, "intro")
+    return "\n".join([*lines, intro] if intro else lines)
+
+
+def _in_language(row: TeamRow, field: str) -> str:
+    """A registry field in the reader's language: `leader` or, in English, `leader_en`
+    where the registry has it (the Chinese stands in for a missing English)."""
+    chinese = str(getattr(row, field, "") or "")
+    if language() is Language.EN:
+        return str(getattr(row, f"{field}_en", "") or "") or chinese
+    return chinese
+
+
+def _roles(row: TeamRow) -> str:
+    """Members by role: 队长 1、副队长 1、队员 12 (Leader 1, Deputy leader 1, ...)."""
+    english = language() is Language.EN
+    shown = [
+        f"{(r.get('role_en') if english else '') or r.get('role', '')} {r.get('count', '')}"
+        for r in getattr(row, "roles", None) or ()
+    ]
+    return say("word.separator").join(shown)
 
 
 @teams_app.command("qr")
@@ -159,10 +231,10 @@ def qr(
     with bootstrap.database() as services, services.reads() as session:
         row = session.get(TeamRow, team_id)
     if row is None:
-        errors.print(f"[red]no team {team_id}[/red]")
+        errors.print(f"[red]{say('teams.no_team', team_id=team_id)}[/red]")
         raise typer.Exit(code=1)
     svg, png = write_qr(row.to_team(), out, base_url)
-    console.print(f"{registration_code(row.to_team())}: wrote {svg} and {png}")
+    console.print(say("qr.wrote", code=registration_code(row.to_team()), svg=svg, png=png))
 
 
 @grid_app.command("coverage")
@@ -199,20 +271,26 @@ def grid_coverage(
         print(json.dumps(summary, indent=2))
         return
     console.print(
-        f"{len(rows)} teams own {len(owners):,} cells; of {report.cells_of_interest:,} town cells "
-        f"{report.owned:,} have an owner ({report.fraction_owned:.1%})"
+        say(
+            "grid.summary",
+            teams=len(rows),
+            owned=len(owners),
+            interest=report.cells_of_interest,
+            covered=report.owned,
+            fraction=report.fraction_owned,
+        )
     )
-    console.print("cells per team (min / median / max): " + " / ".join(str(n) for n in spread))
-    _listing("town cells with no owner", report.unowned_cells)
-    _listing("teams with no cells", report.teams_without_cells)
+    console.print(say("grid.spread", spread=" / ".join(str(n) for n in spread)))
+    _listing(say("grid.unowned"), report.unowned_cells)
+    _listing(say("grid.idle"), report.teams_without_cells)
 
 
 def _listing(title: str, items: tuple[str, ...], shown: int = 20) -> None:
-    console.print(f"{title}: {len(items)}")
+    console.print(say("listing.count", title=title, count=len(items)))
     for item in items[:shown]:
         console.print(f"  {item}")
     if len(items) > shown:
-        console.print(f"  ... and {len(items) - shown} more (--json lists all)")
+        console.print(say("listing.more", count=len(items) - shown))
 
 
 def queue(as_json: JsonOption = False) -> None:
@@ -222,23 +300,23 @@ def queue(as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(waiting, indent=2))
         return
-    headers = (
-        "incident", "state", "priority", "after ageing", "kind", "region", "age", "waiting",
-        "excluded",
+    shown = headers(
+        "col.incident", "col.state", "col.priority", "col.aged", "col.kind", "col.region",
+        "col.age", "col.waiting", "col.excluded",
     )  # fmt: skip
     lines = [
         (
             w["id"],
-            w["state"],
-            w["priority"],
-            w["effective_priority"],
-            w["kind"],
-            w["region"],
-            f"{w['age_min']:.0f} min",
-            f"{w['waiting_min']:.0f} min",
-            ", ".join(w["excluded_teams"]),
+            label(w["state"]),
+            label(w["priority"]),
+            label(w["effective_priority"]),
+            label(w["kind"]),
+            division_name(w["region"]),
+            say("word.minutes", minutes=w["age_min"]),
+            say("word.minutes", minutes=w["waiting_min"]),
+            say("word.separator").join(w["excluded_teams"]),
         )
         for w in waiting
     ]
-    title = f"{len(waiting)} incidents waiting for a team, oldest first"
-    print_identifier_table(console, title, headers, lines)
+    title = say("queue.title", count=len(waiting))
+    print_identifier_table(console, title, shown, lines)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.locale import headers, say
 from dispatch.simulation.crews import CrewHabits
 from dispatch.simulation.demo import print_summary as print_demo_summary
 from dispatch.simulation.demo import run_demo
@@ -22,16 +23,17 @@ console = Console()
 
 
 def print_summary(console: Console, summary: SimulationSummary, json_path: Path | None) -> None:
-    table = Table(title="everycall simulate: every call answered?")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
+    table = Table(title=say("simulate.title"))
+    measure, value_header = headers("col.measure", "col.value")
+    table.add_column(measure)
+    table.add_column(value_header, justify="right")
     for name, value in summary.as_dict().items():
         table.add_row(name.replace("_", " "), json.dumps(value))
     console.print(table)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n")
-        console.print(f"summary written to {json_path}")
+        console.print(say("simulate.written", path=json_path))
 
 
 def simulate(

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.locale import division_name, say
 from dispatch.views.sla_report import SlaReport, build_report, report_time
 
 
@@ -56,16 +57,17 @@ def draw_chart(report: SlaReport, path: Path) -> None:
     plt.close(figure)
 
 
+# The report's keys and the catalogue's headers for them.
 COLUMNS = (
-    ("received", "received"),
-    ("answered", "answered"),
-    ("unanswered", "unanswered"),
-    ("ack_min_median", "ack p50 min"),
-    ("ack_min_p90", "ack p90 min"),
-    ("arrive_min_median", "arrive p50 min"),
-    ("arrive_min_p90", "arrive p90 min"),
-    ("sla_compliance", "SLA"),
-    ("escalations", "escalated"),
+    ("received", "col.received"),
+    ("answered", "col.answered"),
+    ("unanswered", "col.unanswered"),
+    ("ack_min_median", "col.ack_p50"),
+    ("ack_min_p90", "col.ack_p90"),
+    ("arrive_min_median", "col.arrive_p50"),
+    ("arrive_min_p90", "col.arrive_p90"),
+    ("sla_compliance", "col.sla"),
+    ("escalations", "col.escalated"),
 )
 
 
@@ -73,13 +75,18 @@ def _table(
     title: str, rows: list[dict[str, Any]], extra: tuple[tuple[str, str], ...] = ()
 ) -> Table:
     table = Table(title=title)
-    table.add_column("name")
+    table.add_column(say("col.name"), no_wrap=True)  # a region or a team id: never cut
     for _, header in (*COLUMNS, *extra):
-        table.add_column(header, justify="right")
+        table.add_column(say(header), justify="right")
     for row in rows:
         cells = [_cell(row[key]) for key, _ in (*COLUMNS, *extra)]
-        table.add_row(row["name"], *cells)
+        table.add_row(_name(row["name"]), *cells)
     return table
+
+
+def _name(name: str) -> str:
+    """A division by its name, a team by its id, the totals' line as 合计 / all."""
+    return say("sla.all") if name == "all" else division_name(name)
 
 
 def _cell(value: Any) -> str:
@@ -91,16 +98,16 @@ def _cell(value: Any) -> str:
 
 
 def print_report(console: Console, report: SlaReport, team_rows: int) -> None:
-    console.print(_table("every call answered? by region (from the report)", report.regions))
+    console.print(_table(say("sla.by_region"), report.regions))
     worst = sorted(
         report.teams,
         key=lambda t: (t["sla_compliance"] if t["sla_compliance"] is not None else 2, t["name"]),
     )
     shown = worst if team_rows <= 0 else worst[:team_rows]
-    extra = (("missed", "missed"), ("declined", "declined"))
-    title = f"by team (from each assignment), {len(shown)} of {len(worst)}, lowest SLA first"
+    extra = (("missed", "col.missed"), ("declined", "col.declined"))
+    title = say("sla.by_team", shown=len(shown), total=len(worst))
     console.print(_table(title, shown, extra))
-    console.print(_table("all", [report.totals], extra))
+    console.print(_table(say("sla.all"), [report.totals], extra))
 
 
 sla_app = typer.Typer(help="SLA reports.", no_args_is_help=True)
@@ -124,10 +131,10 @@ def report(
         built = build_report(session, report_time(session, services.clock.now()))
     print_report(console, built, teams)
     draw_chart(built, chart)
-    console.print(f"chart written to {chart}")
+    console.print(say("sla.chart_written", path=chart))
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(built.as_dict(), indent=2) + "\n")
-        console.print(f"report written to {json_path}")
+        console.print(say("sla.report_written", path=json_path))
     if built.totals["unanswered"]:
-        console.print(f"[bold red]{built.totals['unanswered']} calls unanswered[/]")
+        console.print(f"[bold red]{say('sla.unanswered', count=built.totals['unanswered'])}[/]")

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.locale import headers, label, local_time, say
+from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.tokens import TokenError, issue_token, list_tokens, revoke_token
 
@@ -39,10 +40,10 @@ def create(
                 at=services.clock.now(),
             )
     except TokenError as error:
-        errors.print(f"[red]cannot create the token:[/red] {error}")
+        errors.print(f"[red]{say('tokens.cannot_create')}[/red] {error}")
         raise typer.Exit(code=2) from error
-    bound = f" for team {team}" if team else ""
-    console.print(f"created {role.value} token {token_id}{bound}; it is shown only this once:")
+    bound = say("tokens.bound", team=team) if team else ""
+    console.print(say("tokens.created", role=label(role.value), token_id=token_id, bound=bound))
     typer.echo(token)
 
 
@@ -53,9 +54,9 @@ def revoke(token_id: Annotated[str, typer.Argument(help="the id shown by `tokens
         with bootstrap.database() as services, services.sessions.begin() as session:
             revoke_token(session, token_id, services.clock.now())
     except TokenError as error:
-        errors.print(f"[red]cannot revoke:[/red] {error}")
+        errors.print(f"[red]{say('tokens.cannot_revoke')}[/red] {error}")
         raise typer.Exit(code=1) from error
-    console.print(f"token {token_id} revoked")
+    console.print(say("tokens.revoked", token_id=token_id))
 
 
 @tokens_app.command("list")
@@ -63,11 +64,19 @@ def list_() -> None:
     """Every token with its role, team and state (never the secret)."""
     with bootstrap.database() as services, services.reads() as session:
         tokens = list_tokens(session)
-    table = Table(title=f"{len(tokens)} API tokens")
-    for column in ("id", "role", "team", "name", "created", "state"):
-        table.add_column(column)
-    for t in tokens:
-        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
-        created = f"{t.created_at:%Y-%m-%d %H:%M}"
-        table.add_row(t.id, t.role.value, t.team_id or "", t.name, created, state)
-    console.print(table)
+    shown = headers("col.id", "col.role", "col.team", "col.holder", "col.state", "col.created")
+    rows = [
+        (
+            t.id,
+            label(t.role.value),
+            t.team_id or "",
+            t.name,
+            say("tokens.revoked_at", at=local_time(t.revoked_at))
+            if t.revoked_at
+            else say("tokens.active"),
+            local_time(t.created_at),
+        )
+        for t in tokens
+    ]
+    title = say("tokens.title", count=len(tokens))
+    print_identifier_table(console, title, shown, rows, json_option=False)

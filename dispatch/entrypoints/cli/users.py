@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import sys
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.locale import SHANGHAI, headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.users import (
@@ -30,7 +30,6 @@ users_app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # what a person reads; the database keeps UTC
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="read the password from stdin (for scripts)")
@@ -40,7 +39,7 @@ PasswordStdin = Annotated[
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
-    return str(typer.prompt("密码 Password", hide_input=True, confirmation_prompt=True))
+    return str(typer.prompt(say("users.password"), hide_input=True, confirmation_prompt=True))
 
 
 def _refused(what: str, error: AccountError) -> typer.Exit:
@@ -70,9 +69,9 @@ def add(
                 display_name=display_name,
             )
     except AccountError as error:
-        raise _refused("无法添加账号 cannot add the account", error) from error
-    bound = f"（{team}）" if team else ""
-    console.print(f"已添加 added {role.value} {username}{bound}")
+        raise _refused(say("users.cannot_add"), error) from error
+    bound = say("users.bound", team=team) if team else ""
+    console.print(say("users.added", role=label(role.value), username=username, bound=bound))
 
 
 @users_app.command("list")
@@ -85,26 +84,21 @@ def list_(
     if as_json:
         typer.echo(json.dumps([_as_json(p) for p in people], ensure_ascii=False, indent=2))
         return
-    headers = (
-        "用户名 username",
-        "姓名 name",
-        "角色 role",
-        "状态 state",
-        "队伍 team",
-        "创建",
+    shown = headers(
+        "col.username", "col.person", "col.role", "col.state", "col.team", "col.created"
     )
     rows = [
         (
             p.username,
             p.display_name,
-            p.role.value,
-            "停用 disabled" if p.disabled else "启用 active",
+            label(p.role.value),
+            say("users.disabled_state" if p.disabled else "users.active_state"),
             p.team_id or "",
-            f"{p.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+            local_time(p.created_at),
         )
         for p in people
     ]
-    print_identifier_table(console, f"{len(people)} 个账号 accounts", headers, rows)
+    print_identifier_table(console, say("users.title", count=len(people)), shown, rows)
 
 
 def _as_json(person: UserInfo) -> dict[str, object]:
@@ -125,8 +119,8 @@ def disable(username: Annotated[str, typer.Argument(help="the account to disable
         with bootstrap.database() as services, services.sessions.begin() as session:
             disable_user(session, username, services.clock.now())
     except AccountError as error:
-        raise _refused("无法停用 cannot disable", error) from error
-    console.print(f"已停用 disabled {username}; 其登录已全部退出 every session of it has ended")
+        raise _refused(say("users.cannot_disable"), error) from error
+    console.print(say("users.disabled", username=username))
 
 
 @users_app.command("reset-password")
@@ -140,5 +134,5 @@ def reset_password(
         with bootstrap.database() as services, services.sessions.begin() as session:
             reset_password_of(session, username, password, services.clock.now())
     except AccountError as error:
-        raise _refused("无法重置密码 cannot reset the password", error) from error
-    console.print(f"已重置 reset the password of {username}")
+        raise _refused(say("users.cannot_reset"), error) from error
+    console.print(say("users.reset", username=username))

@@ -1,0 +1,77 @@
+"""The CLI in a person's language on an 80-column terminal: `everycall teams list` and
+`teams show` in Chinese and English, every team id whole, run as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from rich.cells import cell_len
+
+from dispatch.adapters.registry_files import export_teams
+from models.hubei import hubei_registry
+from tests.faults.harness import everycall_command
+
+HEADERS = {
+    "zh_CN.UTF-8": ("编号", "名称", "地区", "队员"),
+    "C.UTF-8": ("id", "name", "region", "members"),
+}
+
+
+@pytest.fixture(scope="module")
+def registry_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The seeded Hubei registry, imported once through the CLI."""
+    folder = tmp_path_factory.mktemp("locale")
+    export_teams(hubei_registry(), folder / "hubei.csv")
+    url = f"sqlite:///{folder / 'registry.db'}"
+    imported = everycall(
+        url, {"EVERYCALL_LANG": "en"}, "teams", "import", str(folder / "hubei.csv")
+    )
+    assert "imported 310 teams" in imported
+    return url
+
+
+def everycall(url: str, extra: dict[str, str], *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVERYCALL_", "LC_"))}
+    env |= {"EVERYCALL_DATABASE_URL": url, "COLUMNS": "80", **extra}
+    done = subprocess.run(
+        [*everycall_command(), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def first_cells(out: str) -> set[str]:
+    return {line.split("│")[1].strip() for line in out.splitlines() if line.count("│") >= 2}
+
+
+@pytest.mark.parametrize("lang", ["zh_CN.UTF-8", "C.UTF-8"])
+def test_teams_list_at_80_columns_shows_whole_ids_in_the_locales_language(
+    registry_db: str, lang: str
+) -> None:
+    out = everycall(registry_db, {"LANG": lang}, "teams", "list")
+    lines = out.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, out[:2000]
+    assert {t.id for t in hubei_registry()} <= first_cells(out)
+    header = next(line for line in lines if line.startswith("┃"))
+    assert [cell.strip() for cell in header.strip("┃").split("┃")][:4] == list(HEADERS[lang])
+
+
+def test_everycall_lang_overrides_the_locale(registry_db: str) -> None:
+    out = everycall(registry_db, {"LANG": "C.UTF-8", "EVERYCALL_LANG": "zh"}, "teams", "list")
+    assert "310 支队伍" in out and "荆州" in out
+    out = everycall(registry_db, {"LANG": "zh_CN.UTF-8", "EVERYCALL_LANG": "en"}, "teams", "list")
+    assert "310 teams" in out and "Jingzhou" in out
+
+
+def test_a_teams_card_reads_in_chinese_and_its_json_stays_the_same(registry_db: str) -> None:
+    card = everycall(registry_db, {"LANG": "zh_CN.UTF-8"}, "teams", "show", "HB-JZ-001")
+    assert "服务区域：荆州市" in card and "有呼必应、有难必帮" in card and "队长：" in card
+    english = everycall(registry_db, {"LANG": "C.UTF-8"}, "teams", "show", "HB-JZ-001")
+    assert "Area: Jingzhou" in english and "Leader: " in english
+    as_json = {
+        lang: everycall(registry_db, {"LANG": lang}, "teams", "show", "HB-JZ-001", "--json")
+        for lang in HEADERS
+    }
+    assert as_json["zh_CN.UTF-8"] == as_json["C.UTF-8"]
