@@ -14,6 +14,7 @@ Create Date: 2026-12-02 14:00:00
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,7 +25,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # (column, type, what the rows that exist already get)
-COLUMNS: tuple[tuple[str, sa.types.TypeEngine[object], str], ...] = (
+COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any], str], ...] = (
     ("name_en", sa.String(200), "''"),
     ("leader_en", sa.String(100), "''"),
     ("roles", sa.JSON(), "'[]'"),
