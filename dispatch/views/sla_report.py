@@ -31,6 +31,7 @@ TEAM_EVENTS = (
     "task.arrived",
     "task.reassigned",
     "task.declined",
+    "incident.reassigned",
 )
 
 
@@ -43,6 +44,7 @@ class Line:
     answered: int = 0
     unanswered: int = 0
     missed: int = 0  # teams: tasks withdrawn for want of an acknowledgement
+    reassigned: int = 0  # teams: tasks a dispatcher handed to another team by hand
     declined: int = 0
     escalations: int = 0
     met: int = 0
@@ -57,6 +59,7 @@ class Line:
             "answered": self.answered,
             "unanswered": self.unanswered,
             "missed": self.missed,
+            "reassigned": self.reassigned,
             "declined": self.declined,
             "escalations": self.escalations,
             "ack_min_median": _pct(self.ack_minutes, 50),
@@ -192,6 +195,10 @@ def team_lines(session: Session, now: datetime) -> dict[str, Line]:
             holding.pop(incident, None)
         elif event_type == "task.declined":
             line(p["team_id"]).declined += 1
+            holding.pop(incident, None)
+        elif event_type == "incident.reassigned" and p.get("from_team_id"):
+            # taken away by a dispatcher: not the team's miss, and no longer its to answer
+            line(p["from_team_id"]).reassigned += 1
             holding.pop(incident, None)
     open_states = _open_states(session, list(holding))
     for incident, team in holding.items():

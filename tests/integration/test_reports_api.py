@@ -23,7 +23,8 @@ from fastapi.testclient import TestClient
 
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer import tasks
-from dispatch.service_layer.access import Role
+from dispatch.service_layer.access import Caller, Role
+from dispatch.service_layer.reassignment import reassign
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from dispatch.service_layer.watchdog import run_watchdog
@@ -122,6 +123,7 @@ def test_the_ledger_summary_has_the_sla_reports_team_figures(client: TestClient)
             assert mine["sla_compliance"] == line["sla_compliance"]
             assert mine["declined"] == line["declined"]
             assert mine["withdrawn"] == line["missed"]
+            assert mine["reassigned"] == line["reassigned"]
     assert report["target"] == 0.95
 
 
@@ -138,6 +140,22 @@ def test_a_task_waiting_for_its_acknowledgement_is_unanswered_and_still_open(
     assert lines[holder]["unanswered"] == 1
     (row,) = [r for r in ledger(client).json()["rows"] if r["incident_id"] == "inc-00004"]
     assert (row["team_id"], row["outcome"], row["sla"]) == (holder, "open", "pending")
+
+
+def test_a_task_reassigned_by_hand_counts_on_the_team_that_lost_it_as_reassigned(
+    client: TestClient, services: Services, clock: ManualClock
+) -> None:
+    route(services, [incident(5, 30.601, 114.301, clock.now())])
+    assert incident_row(services, "inc-00005").team_id == "near"
+    dispatcher = Caller(Role.DISPATCHER, name="user:zhang.wei")
+    reassign(services, "inc-00005", dispatcher, "far", "近的队伍在另一处抢修 near is busy")
+
+    lines = {line["name"]: line for line in client.get("/reports/sla").json()["teams"]}
+    near, far = lines["near"], lines["far"]
+    assert (near["reassigned"], near["unanswered"], near["missed"]) == (1, 0, 1)
+    assert (far["received"], far["unanswered"]) == (1, 1)
+    summary = {s["team_id"]: s for s in ledger(client).json()["summary"]}
+    assert summary["near"]["reassigned"] == near["reassigned"]
 
 
 def test_the_xlsx_download_reads_back_with_openpyxl(client: TestClient) -> None:
