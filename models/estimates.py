@@ -114,7 +114,8 @@ class Waiting:
     incident_id: str
     kind: str
     area: str
-    candidates: Sequence[Candidate]
+    # Candidates, or bare (team id, distance) pairs: the board's read makes 50,000 at a time
+    candidates: Sequence[Candidate | tuple[str, float]]
 
 
 def estimate_queue(
@@ -154,12 +155,10 @@ def serve_queue(
     heaps = {team_id: sorted(times) or [0.0] for team_id, times in free_in.items()}
     found: dict[str, Estimate] = {}
     for entry in waiting:
+        per_km = _MIN_PER_KM[entry.area]  # type: ignore[index]
         reach = [
-            (
-                heaps.setdefault(c.team_id, [0.0])[0] + travel_minutes(c.distance_km, entry.area),
-                c.team_id,
-            )
-            for c in entry.candidates
+            (heaps.setdefault(team_id, [0.0])[0] + max(km, 0.0) * per_km, team_id)
+            for team_id, km, *_ in entry.candidates
         ]
         if not reach:
             continue

@@ -5,8 +5,8 @@ Four reads (the teams, the open incidents, the recent resolve times, the log's h
 then pure arithmetic (models/estimates.py): the tasks teams hold fill their places first;
 then the waiting incidents, in the order routing serves them (priority after ageing, oldest
 report first), each take the nearest eligible team that can reach them soonest. An answer is
-kept for the log head it was read at, within a minute, so the board's reads in a storm pay
-for one pass, and any logged change brings a fresh one.
+kept for a minute while the log's head stays, and for five seconds once it moves, so the
+board's reads in a storm pay for one pass every few seconds, and a change is shown soon.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from dispatch.adapters.orm import IncidentRow, TeamRow
 from events.log import EVENT_LOG
 from models.estimates import (
-    Candidate,
     Estimate,
     ResolveTimes,
     Waiting,
@@ -45,7 +44,6 @@ NEAREST_TEAMS = 5
 # resolved tasks the time on site is learned from: the newest, so a storm's pace shows soon
 LEARNED_FROM = 2000
 _OPEN_STATES = sorted(s.value for s in OPEN)
-_candidate = tuple.__new__  # a Candidate without its Python-level __new__: 50,000 a read
 _WAITING_STATES = frozenset(s.value for s in WAITING)
 
 
@@ -156,7 +154,7 @@ def _waiting(rows: Sequence[Any], teams: dict[str, _Team]) -> list[Waiting]:
     by_skill: dict[str, list[Any]] = {}
     for row in rows:
         by_skill.setdefault(SKILL_FOR_KIND[IncidentKind(row.kind)].value, []).append(row)
-    candidates: dict[str, list[Candidate]] = {}
+    candidates: dict[str, list[tuple[str, float]]] = {}
     for skill, wanting in by_skill.items():
         able = [t for t in teams.values() if t.eligible and skill in t.skills]
         if not able:
@@ -166,16 +164,14 @@ def _waiting(rows: Sequence[Any], teams: dict[str, _Team]) -> list[Waiting]:
                 np.array([t.latitude for t in able]), np.array([t.longitude for t in able])
             )
         )
-        k, ids = min(NEAREST_TEAMS, len(able)), [t.team_id for t in able]
+        k, ids = min(NEAREST_TEAMS, len(able)), np.array([t.team_id for t in able], dtype=object)
         lat = np.array([r.latitude for r in wanting])
         lon = np.array([r.longitude for r in wanting])
         chord, idx = tree.query(unit_vectors(lat, lon), k=k)
         km = spherical_km_from_chord(np.reshape(chord, (len(wanting), k))).tolist()
-        idx = np.reshape(idx, (len(wanting), k)).tolist()
-        for row, near, far in zip(wanting, idx, km, strict=True):
-            candidates[row.id] = [
-                _candidate(Candidate, (ids[i], d, 0.0)) for i, d in zip(near, far, strict=True)
-            ]
+        near = ids[np.reshape(idx, (len(wanting), k))].tolist()
+        for row, teams_near, far in zip(wanting, near, km, strict=True):
+            candidates[row.id] = list(zip(teams_near, far, strict=True))
     return [
         Waiting(r.id, r.kind, r.area_class, candidates[r.id]) for r in rows if r.id in candidates
     ]
@@ -219,19 +215,27 @@ def compute_estimates(
 _lock = threading.Lock()
 _kept: dict[Any, tuple[tuple[int, datetime], dict[str, Estimate]]] = {}
 KEPT_FOR = timedelta(minutes=1)
+# in a storm the log moves many times a second, and every board rereads the queue on each
+# batch of events: one pass per process in this long serves them all; estimates are given
+# to the minute, so a few seconds behind the log changes nothing anyone reads
+FRESH_ENOUGH = timedelta(seconds=5)
 
 
 def open_estimates(
     session: Session, now: datetime, routing: RoutingPolicy, sla: SlaPolicy
 ) -> dict[str, Estimate]:
-    """`compute_estimates`, kept per database while the log's head stays and for a minute."""
+    """`compute_estimates`, kept per database for a minute while the log's head stays, and
+    for a few seconds after it moves (FRESH_ENOUGH)."""
     head = int(session.scalar(select(func.coalesce(func.max(EVENT_LOG.c.seq), 0))) or 0)
     bind = session.get_bind()
     key = (id(bind), str(getattr(bind, "url", "")), id(routing), id(sla))
     with _lock:
         kept = _kept.get(key)
-    if kept is not None and kept[0][0] == head and timedelta(0) <= now - kept[0][1] < KEPT_FOR:
-        return kept[1]
+    if kept is not None:
+        (kept_head, kept_at), found = kept
+        age = now - kept_at
+        if timedelta(0) <= age < (KEPT_FOR if kept_head == head else FRESH_ENOUGH):
+            return found
     found = compute_estimates(session, now, routing, sla)
     with _lock:
         _kept[key] = ((head, now), found)

@@ -110,7 +110,9 @@ def test_estimates_are_kept_until_the_log_moves(
     assert again is first  # nothing logged in between: the same pass
     tasks.acknowledge(services, "inc-00001", crew("t1"))
     with services.reads() as session:
+        soon = open_estimates(session, small_day + timedelta(seconds=4), routing, sla)
         moved = open_estimates(session, small_day + timedelta(seconds=30), routing, sla)
+    assert soon is first  # the log moved, but the pass is 4 seconds old: fresh enough
     assert moved is not first
 
 
