@@ -355,3 +355,24 @@ def stored_ids(engine: Engine, ids: Iterable[str], state: str | None = None) -> 
                 query = query.where(IncidentRow.state == state)
             found.update(session.scalars(query))
     return found
+
+
+@dataclass
+class Standby:
+    """A process started but held at its start gate (EVERYCALL_FAULT_START_GATE) until the test
+    lets it join, so a test decides when the consumer group changes."""
+
+    process: EverycallProcess
+    gate: Path
+    fault_batch: int | None
+
+    def release(self) -> None:
+        """Let it join the consumer group, once it is ready (imports done, routing warm)."""
+        waiting = self.gate.with_name(self.gate.name + ".waiting")
+
+        def ready() -> bool:
+            assert self.process.running(), self.process.log_tail()
+            return waiting.exists()
+
+        wait_until(ready, 180, f"{self.process.name} to be ready")
+        self.gate.touch()

@@ -31,6 +31,7 @@ from models.team import Skill, Team
 from tests.faults.conftest import FaultReport
 from tests.faults.harness import (
     EverycallProcess,
+    Standby,
     assignment_rows,
     incidents_in,
     logged_effects,
@@ -38,7 +39,6 @@ from tests.faults.harness import (
     prepared_database,
     wait_until,
 )
-from tests.faults.test_dispatcher_kills import Standby
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -15,7 +15,6 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from events.log import LoggedEvent
 from tests.faults.conftest import FaultReport
 from tests.faults.harness import (
     EverycallProcess,
+    Standby,
     assignment_rows,
     incidents_in,
     logged_effects,
@@ -110,24 +110,6 @@ def test_dispatcher_killed_repeatedly_assigns_every_incident_exactly_once(
         wait_until(lambda: outbox_rows(engine) == 0, 30, "the outbox to drain")
         next_up.process.stop()
         _check_exactly_once(engine, broker, fault_report)
-
-
-@dataclass
-class Standby:
-    process: EverycallProcess
-    gate: Path
-    fault_batch: int | None
-
-    def release(self) -> None:
-        """Let it join the consumer group, once it is ready (imports done, routing warm)."""
-        waiting = self.gate.with_name(self.gate.name + ".waiting")
-
-        def ready() -> bool:
-            assert self.process.running(), self.process.log_tail()
-            return waiting.exists()
-
-        wait_until(ready, 180, f"{self.process.name} to be ready")
-        self.gate.touch()
 
 
 def _crash_between_commits(
