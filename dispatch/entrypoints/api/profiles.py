@@ -1,20 +1,29 @@
-"""A team's public profile, what its QR code links to: as JSON, or as a page for a phone."""
+"""A team's public profile, what its QR code links to: as JSON, or as a page for a phone
+(team_page.py), in Chinese or English at the same address."""
 
 from __future__ import annotations
 
-import html
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from dispatch.adapters.orm import TeamRow
+from dispatch.entrypoints.api import stories
 from dispatch.entrypoints.api.deps import ServicesDep
+from dispatch.entrypoints.api.team_page import Language, TeamPage, choose_language, render_team_page
 from dispatch.service_layer.registry import SERVICE_PROMISE, registration_code
 from dispatch.service_layer.services import Services
+from dispatch.views.team_map import division_names_zh
+from dispatch.views.team_record import read_team_record
+from dispatch.views.team_stories import team_stories
 from models.errors import NotFound
 from models.hubei import DIVISION_BY_CODE
+from models.team import Team
+
+# the answer differs by what the reader accepts (JSON or a page) and in which language
+VARY = "Accept, Accept-Language"
 
 
 class TeamProfile(BaseModel):
@@ -35,28 +44,64 @@ class TeamProfile(BaseModel):
 def router() -> APIRouter:
     router = APIRouter(tags=["teams"])
 
-    @router.get("/teams/{team_id}", response_model=TeamProfile, responses={200: _HTML_TOO})
+    @router.get(
+        "/teams/{team_id}",
+        response_model=TeamProfile,
+        responses={200: _HTML_TOO, 404: {"description": "no such team"}},
+    )
     def team_profile(
-        team_id: str, services: ServicesDep, accept: Annotated[str, Header()] = ""
+        team_id: str,
+        services: ServicesDep,
+        response: Response,
+        lang: Annotated[
+            Language | None, Query(description="zh or en; else Accept-Language")
+        ] = None,
+        accept: Annotated[str, Header()] = "",
+        accept_language: Annotated[str, Header()] = "",
     ) -> Response | TeamProfile:
         """A team's public profile (what its QR code links to); no token needed."""
-        profile = _profile(services, team_id)
         if "text/html" in accept:
-            return HTMLResponse(_profile_html(profile))
-        return profile
+            page = _page(services, team_id)
+            language = choose_language(lang, accept_language)
+            html = render_team_page(page, language)
+            return HTMLResponse(html, headers={"Vary": VARY, "Content-Language": _tag(language)})
+        response.headers["Vary"] = VARY
+        return _profile(_team(services, team_id))
 
+    router.include_router(stories.router())
     return router
 
 
 _HTML_TOO = {"content": {"text/html": {}}, "description": "the profile, as JSON or as a page"}
 
 
-def _profile(services: Services, team_id: str) -> TeamProfile:
+def _tag(language: Language) -> str:
+    return "zh-CN" if language == "zh" else "en"
+
+
+def _team(services: Services, team_id: str) -> Team:
+    with services.reads() as session:
+        row = session.get(TeamRow, team_id)
+        if row is None:
+            raise NotFound(f"no team {team_id!r}")
+        return row.to_team()
+
+
+def _page(services: Services, team_id: str) -> TeamPage:
+    now = services.clock.now()
     with services.reads() as session:
         row = session.get(TeamRow, team_id)
         if row is None:
             raise NotFound(f"no team {team_id!r}")
         team = row.to_team()
+        record = read_team_record(session, team_id, now)
+        told = team_stories(session, team_id)
+    division = DIVISION_BY_CODE.get(team.region)
+    division_zh = str(getattr(division, "name_zh", "") or division_names_zh().get(team.region, ""))
+    return TeamPage(team, division, division_zh, record, told, now)
+
+
+def _profile(team: Team) -> TeamProfile:
     division = DIVISION_BY_CODE.get(team.region)
     return TeamProfile(
         id=team.id,
@@ -70,21 +115,3 @@ def _profile(services: Services, team_id: str) -> TeamProfile:
         skills=sorted(team.skills),
         reserve=team.reserve,
     )
-
-
-def _profile_html(profile: TeamProfile) -> str:
-    e = html.escape
-    kind = "reserve squad" if profile.reserve else "service team"
-    return f"""<!doctype html>
-<html lang="zh"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(profile.name)}</title></head>
-<body style="font-family: sans-serif; max-width: 36em; margin: 2em auto; padding: 0 1em">
-<h1>{e(profile.name)}</h1>
-<p>{e(profile.area)} · {profile.members} members ({profile.party_members} party members),
-{kind}</p>
-<p>Skills: {e(", ".join(profile.skills))}</p>
-<p>Registration code: <strong>{e(profile.registration_code)}</strong></p>
-<p><em>{e(profile.service_promise)}</em></p>
-</body></html>
-"""

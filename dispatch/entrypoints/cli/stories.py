@@ -1,0 +1,70 @@
+"""`everycall stories`: a team's service stories (服务故事) on its public page, added and listed
+straight on the database; each addition is logged naming the operator."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from dispatch import bootstrap
+from dispatch.entrypoints.cli.ops import operator
+from dispatch.service_layer.stories import add_story
+from dispatch.views.team_stories import team_stories
+from models.errors import NotFound
+from models.story import StoryText
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+stories_app = typer.Typer(
+    help="服务故事 A team's service stories, shown newest first on its public page.",
+    no_args_is_help=True,
+)
+console = Console(soft_wrap=True)  # a story id is copied whole, never wrapped
+errors = Console(stderr=True, soft_wrap=True)
+TeamArgument = Annotated[str, typer.Argument(help="the team id, e.g. HB-WH-001")]
+
+
+@stories_app.command("add")
+def add(
+    team_id: TeamArgument,
+    title: Annotated[str, typer.Option(help="标题, in Chinese")],
+    body: Annotated[str, typer.Option(help="正文, in Chinese")],
+    title_en: Annotated[str, typer.Option(help="the title in English")] = "",
+    body_en: Annotated[str, typer.Option(help="the story in English")] = "",
+) -> None:
+    """Add a story to the team's page (no phone numbers: the page offers 95598)."""
+    try:
+        story = StoryText(title=title, body=body, title_en=title_en, body_en=body_en)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        errors.print(f"[red]故事未添加 story not added:[/red] {escape(problems)}")
+        raise typer.Exit(code=2) from error
+    try:
+        with bootstrap.database() as services:
+            added = add_story(services, team_id, story, actor=f"cli:{operator()}")
+    except NotFound as error:
+        errors.print(f"[red]没有该服务队 no such team:[/red] {escape(team_id)}")
+        raise typer.Exit(code=1) from error
+    console.print(f"已添加服务故事 story added: {added.story_id} → {escape(team_id)}")
+
+
+@stories_app.command("list")
+def list_(
+    team_id: TeamArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON, for scripts")] = False,
+) -> None:
+    """The team's stories, newest first; times in Asia/Shanghai."""
+    with bootstrap.database() as services, services.reads() as session:
+        told = team_stories(session, team_id, limit=500)
+    if as_json:
+        typer.echo(json.dumps([s.model_dump(mode="json") for s in told], ensure_ascii=False))
+        return
+    console.print(f"{escape(team_id)} 服务故事 stories: {len(told)}")
+    for story in told:
+        when = story.added_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        console.print(f"{when}  {story.id}  {escape(story.title)}  ({escape(story.actor)})")
