@@ -181,18 +181,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tokens.active": ("有效", "active"),
     # everycall users
     "users.password": ("密码", "Password"),
-    "users.cannot_add": ("无法添加账号", "cannot add the account"),
+    "users.cannot_add": ("无法添加账号：", "cannot add the account:"),
     "users.added": ("已添加{role} {username}{bound}", "added {role} {username}{bound}"),
     "users.bound": ("（{team}）", " ({team})"),
     "users.disabled_state": ("停用", "disabled"),
     "users.active_state": ("启用", "active"),
     "users.title": ("{count} 个账号", "{count} accounts"),
-    "users.cannot_disable": ("无法停用", "cannot disable"),
+    "users.cannot_disable": ("无法停用：", "cannot disable:"),
     "users.disabled": (
         "已停用 {username}；其登录已全部退出",
         "disabled {username}; every session of it has ended",
     ),
-    "users.cannot_reset": ("无法重置密码", "cannot reset the password"),
+    "users.cannot_reset": ("无法重置密码：", "cannot reset the password:"),
     "users.reset": ("已重置 {username} 的密码", "reset the password of {username}"),
     # everycall households
     "households.imported": (

@@ -43,7 +43,7 @@ def _password(from_stdin: bool) -> str:
 
 
 def _refused(what: str, error: AccountError) -> typer.Exit:
-    errors.print(f"[red]{what}:[/red] {error}")
+    errors.print(f"[red]{what}[/red] {error}")
     return typer.Exit(code=2)
 
 
