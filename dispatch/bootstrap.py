@@ -49,12 +49,15 @@ def kafka_cluster(settings: Settings) -> Iterator[str]:
 def rate_buckets(settings: Settings, engine: Engine) -> Iterator[BucketStore]:
     """The API's rate-limit buckets, shared by every API process: in Redis when
     EVERYCALL_REDIS_URL is set, else in the database; each process's own while that is away."""
+    shared: sql_rate_buckets.SqlBuckets | redis_rate_buckets.RedisBuckets
+    outages: tuple[type[BaseException], ...]
     if settings.redis_url is None:
-        yield FallingBack(sql_rate_buckets.SqlBuckets(engine), sql_rate_buckets.OUTAGES)
-        return
-    shared = redis_rate_buckets.RedisBuckets(redis_rate_buckets.connect(settings.redis_url))
+        shared, outages = sql_rate_buckets.SqlBuckets(engine), sql_rate_buckets.OUTAGES
+    else:
+        client = redis_rate_buckets.connect(settings.redis_url)
+        shared, outages = redis_rate_buckets.RedisBuckets(client), redis_rate_buckets.OUTAGES
     try:
-        yield FallingBack(shared, redis_rate_buckets.OUTAGES)
+        yield FallingBack(shared, outages)
     finally:
         shared.close()
 

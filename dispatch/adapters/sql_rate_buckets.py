@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, Table, case, delete, literal, select
+from sqlalchemy import Engine, Table, case, create_engine, delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -35,9 +35,13 @@ class SqlBuckets:
     blocking = True
 
     def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
-        self._engine, self._clock = engine, clock
-        self._insert: Any = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
-        self._takes = 0
+        self._clock, self._takes = clock, 0
+        postgres = engine.dialect.name == "postgresql"
+        self._insert: Any = (postgresql if postgres else sqlite).insert
+        # SQLite: the application's engine, whose write lock orders the takes
+        self._engine = _autocommit_pool(engine) if postgres else engine
+        self._connect = self._engine.connect if postgres else self._engine.begin
+        self._owns_engine = postgres
 
     def take(self, key: str, rate: float, burst: int) -> float:
         if rate <= 0 or burst < 1:
@@ -45,13 +49,17 @@ class SqlBuckets:
         interval, now = 1.0 / rate, self._clock()
         # how far ahead of now the bucket's time may run and a request still be allowed
         slack = (burst - 1) * interval + ROUNDING_S
-        with self._engine.begin() as connection:
+        with self._connect() as connection:
             if connection.execute(self._spend(key, now, interval, slack)).first() is not None:
                 self._sweep_now_and_then(connection, now)
                 return 0.0
             tat = connection.execute(select(_buckets.c.tat).where(_buckets.c.key == key))
             ahead = max(float(tat.scalar_one()), now) - now
         return max(ahead - slack + ROUNDING_S, 1e-6)  # refused: never a wait of zero
+
+    def close(self) -> None:
+        if self._owns_engine:
+            self._engine.dispose()
 
     def _spend(self, key: str, now: float, interval: float, slack: float) -> Any:
         """Insert a full bucket less one token, or spend one if the bucket has it."""
@@ -67,3 +75,15 @@ class SqlBuckets:
         self._takes += 1
         if self._takes % SWEEP_EVERY == 0:
             connection.execute(delete(_buckets).where(_buckets.c.tat < now))
+
+
+def _autocommit_pool(engine: Engine) -> Engine:
+    """PostgreSQL: a pool of the buckets' own where each statement commits alone, without
+    waiting for the WAL flush (a bucket lost in a crash lets a few requests more through):
+    a take is one round trip instead of five."""
+    return create_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        # soon over to the process's own buckets (FallingBack) when the server is unreachable
+        connect_args={"options": "-c synchronous_commit=off", "connect_timeout": 2},
+    )

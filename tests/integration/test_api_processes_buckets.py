@@ -94,8 +94,9 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
 
             def on_database(clock: Clock) -> BucketStore:
                 engine = make_engine(url)
-                closers.append(engine.dispose)
-                return SqlBuckets(engine, clock)
+                store = SqlBuckets(engine, clock)
+                closers.extend((store.close, engine.dispose))
+                return store
 
             yield on_database
             for close in closers:
