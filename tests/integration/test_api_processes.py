@@ -23,7 +23,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from dispatch.service_layer import users
+from dispatch.service_layer.access import Role
 from events import topics
 from events.broker import free_port
 from events.kafka import KafkaBatchConsumer
@@ -143,6 +146,23 @@ def test_a_tokens_rate_limit_is_one_limit_across_two_api_processes(
     assert all(httpx.get(f"{u}/queue", headers=calm, timeout=30).status_code == 200 for u in urls)
     if store == "database":
         assert count(database[1], "SELECT count(*) FROM rate_limit_buckets") == 2  # two tokens
+
+
+def test_sign_in_attempts_are_counted_across_two_api_processes(
+    database: tuple[str, Engine], two_apis: APIs
+) -> None:
+    with Session(database[1]) as session, session.begin():
+        users.add_user(session, "li.na", Role.AUDITOR, "长江大桥-2026-good", at=datetime.now(UTC))
+    urls = two_apis()
+
+    def guess(n: int) -> httpx.Response:
+        body = {"username": "li.na", "password": f"guess-{n:04d}-x"}
+        return httpx.post(f"{urls[n % 2]}/session", json=body, timeout=30)
+
+    answers = [guess(n) for n in range(7)]
+    # five attempts at once per account and address, shared: three on one, two on the other
+    assert [a.status_code for a in answers] == [401] * 5 + [429, 429]
+    assert int(answers[-1].headers["Retry-After"]) >= 1
 
 
 def test_uvicorn_workers_share_one_rate_limit_per_token(
