@@ -17,7 +17,14 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route, expect
 
-from tests.e2e.test_board_browser import LIVE_WITHIN_MS, SHOTS, browser, people, sign_in
+from tests.e2e.test_board_browser import (
+    LIVE_WITHIN_MS,
+    SHOTS,
+    browser,
+    offline_page,
+    people,
+    sign_in,
+)
 from tests.e2e.test_serve import STARTUP_TIMEOUT_S, Served, served
 
 __all__ = ["browser", "served"]  # the fixtures, shared with the board's tests
@@ -219,4 +226,12 @@ def test_a_crew_takes_a_task_with_one_tap_and_its_offline_taps_count_once_in_ord
     fix = httpx.get(f"{served.base_url}/teams", headers=desk, timeout=10).json()
     mine = next(t for t in fix if t["id"] == TEAM)
     assert abs(mine["latitude"] - (BASE[0] + 0.01)) < 1e-6  # the phone's position, not the base
+    # the dispatch center reads when the crew's phone first showed the task
+    desk_page = offline_page(browser, left)
+    sign_in(desk_page, served, "zhang.wei")
+    desk_page.get_by_test_id("incidents").get_by_role("button", name=first).click()
+    notice = desk_page.get_by_test_id("detail").get_by_test_id("notice")
+    expect(notice).to_contain_text(re.compile(r"已查看 \d{2}:\d{2}:\d{2}"))
+    seen_at = shown(served, first, desk)["seen_at"]
+    assert seen_at is not None
     assert left == [], f"the phone asked the internet for {left}"
