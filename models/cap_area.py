@@ -102,9 +102,9 @@ def divisions_covered(areas: Iterable[Area]) -> dict[str, str]:
     matched: dict[str, str] = {}
     for area in areas:
         for code in area.geocodes:
-            division = division_of_code(code)
-            if division is not None:
-                matched.setdefault(division, f"geocode {code}")
+            named = division_of_code(code)
+            if named is not None:
+                matched.setdefault(named, f"geocode {code}")
         for ring in area.polygons:
             for division in DIVISION_BY_CODE.values():
                 if polygon_covers(ring, division):

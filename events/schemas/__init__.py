@@ -113,5 +113,12 @@ def _describe(error: ValidationError) -> str:
 
 
 # Importing the stream modules registers their schemas.
-from events.schemas import storm  # noqa: E402,F401
-from events.schemas import incidents, notifications, stories, tasks, teams  # noqa: E402,F401
+from events.schemas import (  # noqa: E402
+    alerts,  # noqa: F401
+    incidents,  # noqa: F401
+    notifications,  # noqa: F401
+    stories,  # noqa: F401
+    storm,  # noqa: F401
+    tasks,  # noqa: F401
+    teams,  # noqa: F401
+)
