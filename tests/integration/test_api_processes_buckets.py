@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -79,31 +79,27 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
     if request.param == "memory":
         yield lambda clock: InProcessBuckets(clock)
         return
-    closers: list[Callable[[], None]] = []
-    if request.param == "redis":
-        url = request.getfixturevalue("redis_url")
+    with ExitStack() as closing:
+        if request.param == "redis":
+            url = request.getfixturevalue("redis_url")
 
-        def on_redis(clock: Clock) -> BucketStore:
-            store = RedisBuckets(connect(url), clock)
-            closers.append(store.close)
-            return store
-
-        yield on_redis
-    else:
-        with empty_database(request, tmp_path) as url:
-
-            def on_database(clock: Clock) -> BucketStore:
-                engine = make_engine(url)
-                store = SqlBuckets(engine, clock)
-                closers.extend((store.close, engine.dispose))
+            def on_redis(clock: Clock) -> BucketStore:
+                store = RedisBuckets(connect(url), clock)
+                closing.callback(store.close)
                 return store
 
-            yield on_database
-            for close in closers:
-                close()
+            yield on_redis
             return
-    for close in closers:
-        close()
+        url = closing.enter_context(empty_database(request, tmp_path))
+
+        def on_database(clock: Clock) -> BucketStore:
+            engine = make_engine(url)
+            store = SqlBuckets(engine, clock)
+            closing.callback(engine.dispose)
+            closing.callback(store.close)
+            return store
+
+        yield on_database
 
 
 @contextmanager
