@@ -89,6 +89,7 @@ def test_times_are_shown_in_shanghai_with_the_offset() -> None:
     moment = datetime(2026, 12, 2, 13, 3, 30, tzinfo=UTC)
     assert local_time(moment) == "2026-12-02 21:03 +08:00"
     assert local_time(moment, "%H:%M:%S") == "21:03:30 +08:00"
+    assert local_time(moment, "%H:%M", zone=False) == "21:03"  # the table's title names the zone
     assert local_time(moment.replace(tzinfo=None)) == "2026-12-02 21:03 +08:00"  # naive: UTC
     late = datetime(2026, 12, 31, 20, 0, tzinfo=UTC)
     assert local_time(late) == "2027-01-01 04:00 +08:00"  # the date a person in Hubei sees

@@ -66,10 +66,13 @@ def division_name(code: str, *, full: bool = False) -> str:
     return hubei.division_name(code, language().value, short=not full)
 
 
-def local_time(moment: datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (UTC) time in Asia/Shanghai with its offset: `2026-12-02 21:03 +08:00`.
-    A naive time is taken as UTC, which is how the database keeps them."""
+def local_time(moment: datetime, pattern: str = "%Y-%m-%d %H:%M", *, zone: bool = True) -> str:
+    """A stored (UTC) time in Asia/Shanghai with its offset: `2026-12-02 21:03 +08:00`
+    (without it when a table's title names the zone once). A naive time is taken as UTC,
+    which is how the database keeps them."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     local = aware.astimezone(SHANGHAI)
+    if not zone:
+        return local.strftime(pattern)
     offset = local.strftime("%z")
     return f"{local.strftime(pattern)} {offset[:3]}:{offset[3:]}"

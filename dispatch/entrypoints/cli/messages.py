@@ -165,8 +165,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "flag.breached": ("已超时", "breached"),
     "flag.duplicate": ("与 {master} 重复", "duplicate of {master}"),
     "incident.title": ("工单 {incident_id}", "incident {incident_id}"),
-    "incident.clocks": ("SLA 时钟", "SLA clocks"),
-    "incident.timeline": ("时间线", "timeline"),
+    "incident.clocks": ("SLA 时钟（北京时间 +08:00）", "SLA clocks (times at +08:00)"),
+    "incident.timeline": ("时间线（北京时间 +08:00）", "timeline (times at +08:00)"),
     # everycall tokens
     "tokens.cannot_create": ("无法创建令牌：", "cannot create the token:"),
     "tokens.created": (

@@ -246,7 +246,10 @@ def _clocks(view: IncidentView) -> Table:
         clocks.add_column(column)
     for c in view.clocks:
         warned = "75 %" if c.warned_75 else "50 %" if c.warned_50 else ""
-        started, deadline = local_time(c.started_at, "%H:%M:%S"), local_time(c.deadline, "%H:%M:%S")
+        started, deadline = (
+            local_time(c.started_at, "%H:%M:%S", zone=False),
+            local_time(c.deadline, "%H:%M:%S", zone=False),
+        )
         clocks.add_row(label(c.kind), started, deadline, label(c.state), warned)
     return clocks
 
@@ -259,7 +262,7 @@ def _timeline(view: IncidentView) -> Table:
     timeline.add_column(actor, overflow="fold")
     timeline.add_column(details, overflow="fold")  # wrapped, never cut: it is the record
     for t in view.timeline:
-        at = local_time(t.at, "%H:%M:%S")
+        at = local_time(t.at, "%H:%M:%S", zone=False)
         timeline.add_row(str(t.seq), at, t.type, t.actor, _details(t.details))
     return timeline
 
