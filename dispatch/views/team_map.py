@@ -70,10 +70,18 @@ class Frame:
         return "".join(parts)
 
 
-def team_map_svg(region: str, home: tuple[float, float], cells: Sequence[str], label: str) -> str:
+def team_map_svg(
+    region: str,
+    home: tuple[float, float],
+    cells: Sequence[str],
+    label: str,
+    *,
+    close_up: bool = False,
+) -> str:
     """The SVG of the division `region` with the team's `cells` and `home` (lat, lon) marked;
-    `label` names the picture for screen readers."""
-    outline = division_rings().get(region, [])
+    `label` names the picture for screen readers. A close-up frames the cells and home alone
+    (a few km² inside a division of thousands), without the outline."""
+    outline = [] if close_up else division_rings().get(region, [])
     hexagons = [cell_ring(c) for c in cells]
     home_lonlat = (home[1], home[0])
     frame = Frame([p for ring in [*outline, *hexagons] for p in ring] + [home_lonlat])
@@ -81,17 +89,10 @@ def team_map_svg(region: str, home: tuple[float, float], cells: Sequence[str], l
     shapes = [
         f'<path class="division" d="{frame.path(outline)}"/>' if outline else "",
         f'<path class="cells" d="{frame.path(hexagons)}"/>' if hexagons else "",
-        f'<circle class="home" cx="{x:.1f}" cy="{y:.1f}" r="5"/>',
+        f'<circle class="home" cx="{x:.1f}" cy="{y:.1f}" r="{3 if close_up else 5}"/>',
     ]
     return (
         f'<svg role="img" aria-label="{escape(label)}" viewBox="0 0 {WIDTH:.0f} '
         f'{frame.height:.0f}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(label)}</title>{''.join(shapes)}</svg>"
     )
-
-
-@cache
-def division_names_zh() -> dict[str, str]:
-    """Each division's Chinese name as the boundary data gives it (武汉市, 恩施土家族苗族自治州)."""
-    features = json.loads(BOUNDARIES.read_text(encoding="utf-8"))["features"]
-    return {f["properties"]["code"]: f["properties"]["name"] for f in features}

@@ -28,6 +28,7 @@ from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.stories import add_story
 from events.broker import free_port
+from models.grid import cells_near
 from models.story import StoryText
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
 
@@ -39,7 +40,11 @@ PHONE: ViewportSize = {"width": 375, "height": 812}
 
 @pytest.fixture
 def base_url(services: Services) -> Iterator[str]:
-    seed_teams(services, [team("HB-WH-001", *WUHAN).model_copy(update={"name": NAME})])
+    cells = sorted(cells_near(*WUHAN, 4.0))[:5]
+    served = team("HB-WH-001", *WUHAN).model_copy(
+        update={"name": NAME, "leader": "左光满", "grid_cells": tuple(cells)}
+    )
+    seed_teams(services, [served])
     story = StoryText(title="冒雨抢修保供电", body="暴雨夜里，队员们两小时恢复了全村供电。")
     add_story(services, "HB-WH-001", story, actor="admin")
     port = free_port()
@@ -113,6 +118,8 @@ def test_a_phone_shows_the_team_page_in_chinese_with_real_glyphs(
     page.goto(f"{base_url}/teams/HB-WH-001")
 
     expect(page.get_by_role("heading", level=1)).to_have_text(NAME)
+    expect(page.get_by_text("队长：左光满")).to_be_visible()
+    expect(page.get_by_text("5 个网格，一名队员包一格（武汉市）", exact=False)).to_be_visible()
     for part in ("亮身份", "亮职责", "亮承诺", "服务故事"):
         expect(page.get_by_role("heading", name=part)).to_be_visible()
     expect(page.get_by_text(PLEDGE)).to_be_visible()
@@ -120,6 +127,8 @@ def test_a_phone_shows_the_team_page_in_chinese_with_real_glyphs(
     call = page.get_by_role("link", name="拨打 95598")
     expect(call).to_have_attribute("href", "tel:95598")
     expect(page.get_by_role("img", name=f"{NAME}的服务网格地图")).to_be_visible()
+    close_up = page.get_by_role("img", name=f"{NAME}的服务网格放大图")
+    expect(close_up.locator("path.cells")).to_be_visible()
 
     glyphs = page.evaluate(GLYPHS, PLEDGE)
     assert all(g["inked"] > 20 and g["width"] > 0 for g in glyphs), glyphs

@@ -21,13 +21,30 @@ from dispatch.service_layer.tokens import create_token
 from dispatch.service_layer.watchdog import run_watchdog
 from events.log import LoggedEvent
 from models.clock import ManualClock
+from models.grid import cells_near
 from models.story import phone_numbers_in
+from models.team import Team
 from tests.integration.spine_helpers import incident, seed_teams, team
 from tests.integration.test_lifecycle_support import crew, incident_row, route
 
 LEADER_PHONE = "13907161234"  # typed into the registry by mistake: the page must not show it
-NEAR = team("near", 30.60, 114.30).model_copy(
-    update={"name": "光满服务队", "leader": f"王光满 {LEADER_PHONE}"}
+NEAR = Team.model_validate(
+    team("near", 30.60, 114.30).model_dump()
+    | {
+        "name": "光满服务队",
+        "name_en": "Guangman Service Team",
+        "leader": f"左光满 {LEADER_PHONE}",
+        "leader_en": "Zuo Guangman",
+        "roles": [
+            {"role": "队长", "role_en": "Leader", "count": 1},
+            {"role": "队员", "role_en": "Member", "count": 4},
+        ],
+        "grid_cells": sorted(cells_near(30.60, 114.30, 4.0))[:5],
+        "branch": "光满服务队党支部",
+        "branch_en": "Guangman team Party branch",
+        "intro": "扎根社区二十年，<b>随叫随到</b>。",
+        "intro_en": "Twenty years in the community, on call.",
+    }
 )
 TEAMS = [NEAR, team("mid", 30.70, 114.30)]
 HTML = {"Accept": "text/html"}
@@ -78,9 +95,14 @@ def test_the_page_speaks_chinese_first_with_the_three_parts_and_a_map(
 ) -> None:
     shown = page(client)
     assert '<html lang="zh-CN">' in shown
-    for words in ("光满服务队", "王光满", "亮身份", "亮职责", "亮承诺", "有呼必应、有难必帮"):
+    for words in ("光满服务队", "左光满", "亮身份", "亮职责", "亮承诺", "有呼必应、有难必帮"):
         assert words in shown, words
     assert "武汉市" in shown and "供电抢修" in shown and "队员 5 名，其中党员 4 名" in shown
+    assert "<li>队长：1</li><li>队员：4</li>" in shown
+    assert "一队一支部：光满服务队党支部" in shown
+    assert "&lt;b&gt;随叫随到&lt;/b&gt;" in shown  # registry text is escaped too
+    assert "5 个网格，一名队员包一格（武汉市）" in shown
+    assert '<path class="cells" d="M' in shown
     assert '<a class="call" href="tel:95598">拨打 95598</a>' in shown
     assert re.search(r'<svg role="img"[^>]*>.*<path class="division" d="M', shown, re.S)
     assert '<circle class="home"' in shown
@@ -109,6 +131,9 @@ def test_the_same_address_speaks_english_when_the_reader_asks_for_it(
     assert answer.headers["content-language"] == expected
     if expected == "en":
         assert "Who we are" in answer.text and "Call 95598" in answer.text
+        assert "<h1>Guangman Service Team</h1>" in answer.text and "Zuo Guangman" in answer.text
+        assert "<li>Leader：1</li>" in answer.text and "Wuhan" in answer.text
+        assert "Guangman team Party branch" in answer.text
         assert 'href="?lang=zh"' in answer.text
         assert "Every call answered, every difficulty helped" in answer.text
     else:

@@ -15,7 +15,6 @@ from dispatch.entrypoints.api.deps import ServicesDep
 from dispatch.entrypoints.api.team_page import Language, TeamPage, choose_language, render_team_page
 from dispatch.service_layer.registry import SERVICE_PROMISE, registration_code
 from dispatch.service_layer.services import Services
-from dispatch.views.team_map import division_names_zh
 from dispatch.views.team_record import read_team_record
 from dispatch.views.team_stories import team_stories
 from models.errors import NotFound
@@ -97,8 +96,7 @@ def _page(services: Services, team_id: str) -> TeamPage:
         record = read_team_record(session, team_id, now)
         told = team_stories(session, team_id)
     division = DIVISION_BY_CODE.get(team.region)
-    division_zh = str(getattr(division, "name_zh", "") or division_names_zh().get(team.region, ""))
-    return TeamPage(team, division, division_zh, record, told, now)
+    return TeamPage(team, division, record, told, now)
 
 
 def _profile(team: Team) -> TeamProfile:

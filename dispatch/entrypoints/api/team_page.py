@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dispatch.service_layer.registry import registration_code
@@ -58,6 +58,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "grid_cells": "{cells} 个网格，一名队员包一格（{division}）",
         "grid_none": "服务{division}；网格尚未登记",
         "map": "{team}的服务网格地图",
+        "close_up": "{team}的服务网格放大图",
         "pledge": "有呼必应、有难必帮",
         "record": "本月服务记录（{month}）",
         "record_line": "接到任务 {calls} 次，已响应 {answered} 次，已办结 {resolved} 次。",
@@ -90,6 +91,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "grid_cells": "{cells} grid cells, one member answers for each ({division})",
         "grid_none": "Serves {division}; its grid cells are not registered yet",
         "map": "Map of the service grid of {team}",
+        "close_up": "Close-up of the service grid of {team}",
         "pledge": "Every call answered, every difficulty helped",
         "record": "This month's service record ({month})",
         "record_line": "{calls} tasks given, {answered} acknowledged, {resolved} resolved.",
@@ -112,7 +114,7 @@ h1{font-size:1.4em;margin:.3em 0}h2{font-size:1.15em;color:#c8102e;margin:1.2em 
 nav{text-align:right}.call{display:block;text-align:center;background:#c8102e;color:#fff;
 padding:.7em;border-radius:.4em;font-size:1.2em;text-decoration:none;margin:1em 0}
 .pledge{font-size:1.5em;font-weight:bold;text-align:center;color:#c8102e;margin:.5em 0}
-svg{width:100%;height:auto;max-height:22em}.division{fill:#eef3f8;stroke:#5b7a99;stroke-width:1}
+svg{width:100%;height:auto;max-height:22em;margin-bottom:.5em}.division{fill:#eef3f8;stroke:#5b7a99;stroke-width:1}
 .cells{fill:#f4c542;fill-opacity:.7;stroke:#b8860b;stroke-width:.5}.home{fill:#c8102e}
 article{border-left:3px solid #f4c542;padding-left:.7em;margin:1em 0}
 article p{white-space:pre-line;margin:.3em 0}time,footer{color:#666;font-size:.9em}
@@ -126,7 +128,6 @@ class TeamPage:
 
     team: Team
     division: Division | None
-    division_zh: str
     record: TeamRecord
     stories: list[StoryView]
     now: datetime
@@ -166,31 +167,28 @@ def _local(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-def _field(team: Team, name: str, language: Language) -> str:
+def _in(language: Language, chinese: str, english: str) -> str:
     """A registry text in the reader's language, the Chinese when no English was given."""
-    chinese = str(getattr(team, name, "") or "")
-    english = str(getattr(team, f"{name}_en", "") or "")
     return english or chinese if language == "en" else chinese
 
 
 def _division_name(page: TeamPage, language: Language) -> str:
     if page.division is None:
         return page.team.region
-    return page.division.title if language == "en" else page.division_zh or page.division.title
+    return page.division.display_name(language)
 
 
 def _identity(page: TeamPage, t: dict[str, str], language: Language) -> str:
     team = page.team
-    roles = getattr(team, "roles", ()) or ()
     role_items = "".join(
-        f"<li>{_public(_role_name(r, language))}：{int(getattr(r, 'count', 0))}</li>" for r in roles
+        f"<li>{_public(_in(language, r.role, r.role_en))}：{r.count}</li>" for r in team.roles
     )
     members = t["members"].format(members=team.members, party=team.party_members)
-    branch = _field(team, "branch", language)
-    intro = _field(team, "intro", language)
+    branch = _in(language, team.branch, team.branch_en)
+    intro = _in(language, team.intro, team.intro_en)
+    leader = _in(language, team.leader, team.leader_en) or t["not_named"]
     lines = [
-        f"<p>{t['leader']}：<strong>{_public(_field(team, 'leader', language) or t['not_named'])}"
-        f"</strong></p>",
+        f"<p>{t['leader']}：<strong>{_public(leader)}</strong></p>",
         f"<p>{members}</p>",
         f"<p>{t['roles']}：</p><ul>{role_items}</ul>" if role_items else "",
         f"<p>{t['branch']}：{_public(branch)}</p>" if branch else "",
@@ -204,24 +202,23 @@ def _identity(page: TeamPage, t: dict[str, str], language: Language) -> str:
     )
 
 
-def _role_name(role: Any, language: Language) -> str:
-    chinese = str(getattr(role, "role", ""))
-    return str(getattr(role, "role_en", "") or chinese) if language == "en" else chinese
-
-
 def _duties(page: TeamPage, t: dict[str, str], language: Language) -> str:
     team = page.team
     words = SKILL_WORDS[language]
     services = "".join(f"<li>{escape(words[s])}</li>" for s in sorted(team.skills))
-    cells = tuple(getattr(team, "grid_cells", ()) or ())
+    cells = team.grid_cells
     division = _public(_division_name(page, language))
     grid = (
         t["grid_cells"].format(cells=len(cells), division=division)
         if cells
         else t["grid_none"].format(division=division)
     )
-    label = t["map"].format(team=_field(team, "name", language))
-    svg = team_map_svg(team.region, (team.home.latitude, team.home.longitude), cells, label)
+    label = t["map"].format(team=_in(language, team.name, team.name_en))
+    home = (team.home.latitude, team.home.longitude)
+    svg = team_map_svg(team.region, home, cells, label)
+    if cells:
+        close_label = t["close_up"].format(team=_in(language, team.name, team.name_en))
+        svg += team_map_svg(team.region, home, cells, close_label, close_up=True)
     return (
         f'<section aria-labelledby="duties"><h2 id="duties">{t["duties"]}</h2>'
         f"<p>{t['services']}：</p><ul>{services}</ul>"
@@ -269,7 +266,7 @@ def render_team_page(page: TeamPage, language: Language) -> str:
     """The whole page, in `language`."""
     t = TEXT[language]
     team = page.team
-    name = _public(_field(team, "name", language))
+    name = _public(_in(language, team.name, team.name_en))
     kind = t["reserve"] if team.reserve else t["kind"]
     return f"""<!doctype html>
 <html lang="{t["lang"]}"><head><meta charset="utf-8">
