@@ -8,11 +8,14 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import nullcontext
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from dispatch.adapters.orm import make_engine
+from dispatch.audit.replay import replay
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer import tasks
 from dispatch.service_layer.access import Role
@@ -235,3 +238,20 @@ def test_no_personal_phone_number_is_on_the_page_only_the_hotline(client: TestCl
         assert LEADER_PHONE not in shown
         assert phone_numbers_in(shown) == []
         assert re.findall(r'href="tel:([^"]*)"', shown) == ["95598"]
+
+
+def test_a_replay_of_the_log_rebuilds_the_stories_as_they_are(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    admin = bearer(services, Role.ADMIN)
+    for title in ("第一篇", "第二篇"):
+        story = STORY | {"title": title}
+        assert client.post("/teams/near/stories", json=story, headers=admin).status_code == 201
+    target = make_engine(f"sqlite:///{tmp_path / 'replayed.db'}")
+    try:
+        with services.engine.connect() as live, live.begin():
+            result = replay(live, target)
+        assert result.written["team_stories"] == 2
+        assert result.identical, result.differences  # every projected table, stories too
+    finally:
+        target.dispose()
