@@ -22,14 +22,23 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from dispatch import bootstrap
+from dispatch.adapters.orm import AssignmentRow
+from dispatch.config import Settings
 from dispatch.service_layer import users
 from dispatch.service_layer.access import Role
+from dispatch.service_layer.routing import handle_incident_records
+from dispatch.service_layer.tokens import create_token
 from events import topics
 from events.broker import free_port
-from events.kafka import KafkaBatchConsumer
+from events.kafka import KafkaBatchConsumer, Record
+from events.log import LoggedEvent
+from events.schemas import envelope_for
+from events.schemas.incidents import IncidentReported
+from models.incident import Incident, IncidentKind
 from tests.conftest import drop_postgres_database, fresh_postgres_database
 from tests.faults.harness import (
     WUHAN,
@@ -148,6 +157,63 @@ def test_a_tokens_rate_limit_is_one_limit_across_two_api_processes(
         assert count(database[1], "SELECT count(*) FROM rate_limit_buckets") == 2  # two tokens
 
 
+def test_a_teams_tap_sent_to_two_api_processes_at_once_is_applied_once(
+    database: tuple[str, Engine], two_apis: APIs
+) -> None:
+    url, engine = database
+    task_id, team_id = routed_task(url, engine)
+    with Session(engine) as session, session.begin():
+        headers = bearer(create_token(session, Role.TEAM, team_id))
+    urls = two_apis()
+    for step in ("ack", "en-route", "on-scene"):
+        key = f"tap-{step}-{uuid.uuid4().hex[:8]}"
+        answers = at_once([f"{u}/tasks/{task_id}/{step}" for u in urls], key, None, headers)
+        assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        assert answers[0].json() == answers[1].json()  # the second got the first's answer
+    assert task_events(engine, task_id) == ["task.acknowledged", "task.departed", "task.arrived"]
+    for u in urls:  # a used key with another move: refused by either process
+        other = httpx.post(
+            f"{u}/tasks/{task_id}/resolve",
+            json={"notes": "done"},
+            headers={**headers, "Idempotency-Key": key},
+            timeout=30,
+        )
+        assert other.status_code == 422, other.text
+
+
+def routed_task(url: str, engine: Engine) -> tuple[str, str]:
+    """One report routed in this process, before the APIs start: (incident id, its team)."""
+    settings = Settings(database_url=url, storm_radius_m=0.0)
+    with bootstrap.database(settings) as services:
+        reported = Incident(
+            kind=IncidentKind.REPAIR,
+            latitude=WUHAN[0],
+            longitude=WUHAN[1],
+            region="wuhan",
+            reported_at=services.clock.now(),
+        )
+        payload = IncidentReported(**reported.model_dump())
+        envelope = envelope_for(payload, producer="test", key="wuhan", at=reported.reported_at)
+        record = Record(topics.INCIDENTS, 0, 0, b"wuhan", envelope.to_bytes())
+        handle_incident_records(services, [record])
+    with Session(engine) as session:
+        team_id = session.scalar(
+            select(AssignmentRow.team_id).where(AssignmentRow.incident_id == reported.id)
+        )
+    assert team_id is not None, "the report was not routed"
+    return reported.id, team_id
+
+
+def task_events(engine: Engine, incident_id: str) -> list[str]:
+    with Session(engine) as session:
+        types = session.scalars(
+            select(LoggedEvent.type)
+            .where(LoggedEvent.subject == incident_id)
+            .order_by(LoggedEvent.seq)
+        )
+        return [t for t in types if t.startswith("task.")]
+
+
 def test_sign_in_attempts_are_counted_across_two_api_processes(
     database: tuple[str, Engine], two_apis: APIs
 ) -> None:
@@ -209,7 +275,7 @@ def test_one_idempotency_key_sent_to_two_api_processes_at_once_makes_one_inciden
     ids: dict[str, set[str]] = {}
     for n in range(KEYS):
         key = f"twin-{n}-{uuid.uuid4().hex[:8]}"
-        answers = at_once(urls, key, report(n), headers)
+        answers = at_once([f"{u}/incidents" for u in urls], key, report(n), headers)
         assert [a.status_code for a in answers] == [202, 202], [a.text for a in answers]
         ids[key] = {a.json()["id"] for a in answers}
     assert all(len(got) == 1 for got in ids.values()), ids  # both processes gave the same id
@@ -243,21 +309,26 @@ def report(n: int) -> dict[str, object]:
 def post_report(
     url: str, key: str, body: dict[str, object], headers: dict[str, str]
 ) -> httpx.Response:
-    return httpx.post(
-        f"{url}/incidents", json=body, headers={**headers, "Idempotency-Key": key}, timeout=30
-    )
+    return post_with_key(f"{url}/incidents", key, body, headers)
+
+
+def post_with_key(
+    url: str, key: str, body: dict[str, object] | None, headers: dict[str, str]
+) -> httpx.Response:
+    return httpx.post(url, json=body, headers={**headers, "Idempotency-Key": key}, timeout=30)
 
 
 def at_once(
-    urls: list[str], key: str, body: dict[str, object], headers: dict[str, str]
+    urls: list[str], key: str, body: dict[str, object] | None, headers: dict[str, str]
 ) -> list[httpx.Response]:
-    """The same request to each process, released together (a client's retry racing itself)."""
+    """The same request to each URL (one per process), released together: a client's retry
+    racing itself."""
     start = threading.Barrier(len(urls))
     answers: list[httpx.Response | None] = [None] * len(urls)
 
     def send(n: int) -> None:
         start.wait()
-        answers[n] = post_report(urls[n], key, body, headers)
+        answers[n] = post_with_key(urls[n], key, body, headers)
 
     threads = [threading.Thread(target=send, args=(n,)) for n in range(len(urls))]
     for thread in threads:
