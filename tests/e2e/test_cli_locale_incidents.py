@@ -4,14 +4,18 @@ times in Asia/Shanghai, its `--json` the same in both languages."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from dispatch.entrypoints.cli.main import app
 from models.clock import ManualClock
+from tests.faults.harness import everycall_command
 from tests.integration.test_reassign_by_hand import World, world
 
 __all__ = ["world"]  # the fixture: six teams, a task with team-a
@@ -51,3 +55,27 @@ def test_the_json_of_an_incident_is_the_same_in_both_languages(world: World) -> 
     english = everycall(world, "en", "incidents", "show", world.task_id, "--json")
     assert chinese == english
     assert json.loads(english)["state"] == "assigned"
+
+
+def test_the_routing_explanation_keeps_team_ids_whole_at_80_columns(world: World) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVERYCALL_")}
+    env |= {
+        "EVERYCALL_DATABASE_URL": world.services.settings.database_url,
+        "COLUMNS": "80",
+        "EVERYCALL_LANG": "zh",
+    }
+    done = subprocess.run(
+        [*everycall_command(), "audit", "timeline", world.task_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    tables = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert max(cell_len(line) for line in tables) <= 80, out
+    assert "…" not in out, out  # nothing cut: what does not fit wraps or is named as dropped
+    assert f"工单 {world.task_id}" in out and "派单依据" in out
+    ranked = {cells[2].strip() for line in out.splitlines() if len(cells := line.split("│")) > 3}
+    assert {"team-a", "team-b", "team-c", "team-full"} <= ranked, out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -30,8 +31,10 @@ audit_app = typer.Typer(
     help="Auditors: verify, replay and look back at the event history (read-only).",
     no_args_is_help=True,
 )
-# Piped or logged output gets room for the tables; a terminal keeps its own width.
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+# Piped or logged output gets room for the tables; a terminal, or a width set in COLUMNS,
+# keeps its own.
+_OWN_WIDTH = sys.stdout.isatty() or "COLUMNS" in os.environ
+console = Console(highlight=False, soft_wrap=True, width=None if _OWN_WIDTH else 160)
 progress_console = Console(stderr=True)
 
 DatabaseUrl = Annotated[
@@ -267,10 +270,10 @@ def _shown(key: str, value: Any) -> str:
     return _cell(value)
 
 
-def _when(iso: str) -> str:
+def _when(iso: str, *, zone: bool = True) -> str:
     """An event's ISO time (UTC, as the log keeps it) as a person in Hubei reads it."""
     try:
-        return local_time(datetime.fromisoformat(iso), "%Y-%m-%d %H:%M:%S")
+        return local_time(datetime.fromisoformat(iso), "%Y-%m-%d %H:%M:%S", zone=zone)
     except ValueError:
         return iso  # shown as stored rather than hidden
 
@@ -294,17 +297,27 @@ def timeline(
         console.print(say("audit.no_events", incident_id=incident_id))
         raise typer.Exit(code=1)
     title = say("audit.timeline_title", incident_id=incident_id, count=len(steps))
-    table = Table(title=title, title_justify="left")
-    for column in headers("col.seq", "col.when", "col.event", "col.who"):
-        table.add_column(column, no_wrap=True)
-    table.add_column(say("col.what"), overflow="fold")
-    for step in steps:
-        event = f"{step.type}.v{step.version}"
-        table.add_row(str(step.seq), _when(step.occurred_at), event, step.who, step.what)
-    console.print(table)
+    shown = headers("col.seq", "col.when", "col.event", "col.who", "col.what")
+    rows = [
+        (
+            str(step.seq),
+            _when(step.occurred_at, zone=False),
+            f"{step.type}.v{step.version}",
+            step.who,
+            step.what,
+        )
+        for step in steps
+    ]
+    print_identifier_table(console, title, shown, rows, identifiers=3, json_option=False)
     for step in steps:
         if step.explanation:
             _explanation(step.seq, step.explanation)
+
+
+# The short list's identifying keys, shown first and whole, then what decided the choice;
+# the rest gives way first on a narrow terminal.
+EXPLANATION_IDS = ("rank", "team_id", "cell")
+EXPLANATION_FIRST = ("chosen", "distance_km", "eta_min", "reason", "decision")
 
 
 def _explanation(seq: int, shortlist: list[dict[str, Any]]) -> None:
@@ -312,12 +325,12 @@ def _explanation(seq: int, shortlist: list[dict[str, Any]]) -> None:
     columns: list[str] = []
     for candidate in shortlist:
         columns += [k for k in candidate if k not in columns]
-    table = Table(title=say("audit.explanation", seq=seq), title_justify="left")
-    for column in columns:
-        table.add_column(column)
-    for candidate in shortlist:
-        table.add_row(*(_cell(candidate.get(c)) for c in columns))
-    console.print(table)
+    ids = [k for k in EXPLANATION_IDS if k in columns]
+    first = [k for k in EXPLANATION_FIRST if k in columns]
+    columns = ids + first + [k for k in columns if k not in ids and k not in first]
+    rows = [tuple(_cell(candidate.get(c)) for c in columns) for candidate in shortlist]
+    title = say("audit.explanation", seq=seq)
+    print_identifier_table(console, title, columns, rows, identifiers=len(ids), json_option=False)
 
 
 @audit_app.command("export")

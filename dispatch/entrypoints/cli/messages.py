@@ -267,8 +267,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "no events about incident {incident_id}",
     ),
     "audit.timeline_title": (
-        "工单 {incident_id}：{count} 个事件",
-        "incident {incident_id}: {count} events",
+        "工单 {incident_id}：{count} 个事件（北京时间 +08:00）",
+        "incident {incident_id}: {count} events (times at +08:00)",
     ),
     "audit.explanation": ("派单依据（序号 {seq}）", "routing explanation (seq {seq})"),
     "audit.formats": ("可选 {formats}", "use one of {formats}"),
