@@ -1,5 +1,6 @@
-"""The long-running workers: the outbox relay thread, the dispatcher, the SLA watchdog and
-the notifier loops, each alone or side by side (the API runs them with `everycall serve`)."""
+"""The long-running workers: the outbox relay thread, the dispatcher, the SLA watchdog, the
+notifier and the weather-alert intake loops, each alone or side by side (the API runs them
+with `everycall serve`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rich.console import Console
 from dispatch import bootstrap
 from dispatch.adapters.outbox import relay
 from dispatch.config import Settings
+from dispatch.entrypoints.alert_consumer import alerts_loop
 from dispatch.entrypoints.notifier import notifier_loop
 from dispatch.service_layer.registry import list_teams, replace_registry
 from dispatch.service_layer.services import Services
@@ -157,6 +159,7 @@ class Workers:
             ),
             threading.Thread(target=self._guard, args=(self._watch,), name="everycall-watchdog"),
             threading.Thread(target=self._guard, args=(self._notify,), name="everycall-notifier"),
+            threading.Thread(target=self._guard, args=(self._alerts,), name="everycall-alerts"),
         ]
         self.failure: BaseException | None = None
 
@@ -190,6 +193,9 @@ class Workers:
 
     async def _notify(self) -> None:
         await notifier_loop(self._services, self._stop.is_set)
+
+    async def _alerts(self) -> None:
+        await alerts_loop(self._services, self._stop.is_set)
 
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
