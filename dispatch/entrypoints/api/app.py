@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from dispatch.adapters.ratelimit import Limits, RateLimit
 from dispatch.config import Settings
 from dispatch.entrypoints.api import (
+    alerts,
     audit,
     health,
     households,
@@ -103,6 +104,7 @@ def create_app(services_factory: ServicesFactory, *, run_relay: bool = True) -> 
     app.include_router(sessions.router(), responses=_LIMITED)
     # places before incidents: its /incidents/nearby is not an /incidents/{incident_id}
     routers = (
+        alerts,
         audit,
         households,
         places,
