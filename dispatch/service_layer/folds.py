@@ -378,3 +378,8 @@ def apply(
 
 # The storm day's folds register themselves with the ones above (storm_folds.py).
 from dispatch.service_layer import storm_folds  # noqa: E402,F401
+
+# the weather alerts' events, known to replay and changing no rows (alert_folds.py)
+from dispatch.service_layer.alert_folds import ALERT_PROJECTORS  # noqa: E402
+
+PROJECTORS.update(ALERT_PROJECTORS)

@@ -22,6 +22,7 @@ from dispatch.service_layer.tokens import create_token
 from events import topics
 from events.log import LoggedEvent
 from tests.integration.spine_helpers import seed_teams, team
+from tests.integration.test_replay_scenario import replay_live
 
 SAMPLES = Path(__file__).parents[1] / "data" / "cap"
 CAP = {"Content-Type": "application/cap+xml"}
@@ -217,3 +218,15 @@ def test_a_body_that_is_not_cap_xml_or_too_large_is_refused(
     assert too_large.status_code == 413
     with services.reads() as session:
         assert session.scalar(select(func.count()).select_from(DeadLetterRow)) == 0
+
+
+def test_a_replay_of_the_log_equals_the_live_tables_after_alerts(
+    api: Client, services: Services
+) -> None:
+    client, who = api
+    for name in ("red-rainstorm-geocode.xml", "orange-rainstorm-proposes.xml"):
+        assert post(client, who["dispatcher"], name)[0] == 202
+    assert post(client, who["dispatcher"], "all-clear-cancel.xml")[0] == 202
+    result = replay_live(services)
+    assert result.compared and not result.board.unprojected
+    assert result.differences == [], result.differences[:5]
