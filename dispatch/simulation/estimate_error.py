@@ -1,20 +1,21 @@
 """How far the estimates were from what happened in a simulated run: each incident's first
 estimate (made when it was reported, or when a team could first be found for it) against
-when its first team was on site, and for outages when it was resolved (power back)."""
+when its first team was on site, and for outages when it was resolved (power back); and the
+estimate made when a team was first assigned (its trip alone) against the same arrival."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy import select
 
-from dispatch.adapters.orm import IncidentRow
+from dispatch.adapters.orm import AssignmentRow, IncidentRow
 from dispatch.service_layer.services import Services
-from models.estimates import Estimate
+from models.estimates import Estimate, travel_minutes
 from models.incident import IncidentKind
 
 
@@ -63,6 +64,28 @@ def what_happened(services: Services, prefix: str) -> Happened:
     return Happened(on_site, restored)
 
 
+def at_first_assignment(services: Services, prefix: str) -> dict[str, datetime]:
+    """Each incident's estimate when a team was first assigned to it: that team's trip from
+    where routing measured it (an assigned incident's estimate, models/estimates.py), so the
+    travel model is measured apart from the queue's and the times on site it assumes."""
+    found: dict[str, datetime] = {}
+    with services.reads() as session:
+        for incident_id, assigned_at, km, area in session.execute(
+            select(
+                AssignmentRow.incident_id,
+                AssignmentRow.assigned_at,
+                AssignmentRow.distance_km,
+                IncidentRow.area_class,
+            )
+            .join(IncidentRow, IncidentRow.id == AssignmentRow.incident_id)
+            .where(AssignmentRow.incident_id.like(f"{prefix}%"))
+            .order_by(AssignmentRow.id)
+        ):
+            if incident_id not in found:
+                found[incident_id] = assigned_at + timedelta(minutes=travel_minutes(km, area))
+    return found
+
+
 def absolute_errors_min(
     estimated: Mapping[str, datetime], actual: Mapping[str, datetime]
 ) -> list[float]:
@@ -87,9 +110,16 @@ class EstimateErrors:
     ert_error_min_mean: float | None
     ert_error_min_p90: float | None
     ert_measured: int
+    eta_error_min_mean_at_assignment: float | None = None
+    eta_error_min_p90_at_assignment: float | None = None
 
 
-def estimate_errors(first: FirstEstimates, happened: Happened) -> EstimateErrors:
+def estimate_errors(
+    first: FirstEstimates, happened: Happened, assigned: Mapping[str, datetime] | None = None
+) -> EstimateErrors:
     eta = absolute_errors_min(first.on_site, happened.on_site)
     ert = absolute_errors_min(first.restored, happened.restored)
-    return EstimateErrors(*mean_and_p90(eta), len(eta), *mean_and_p90(ert), len(ert))
+    at_assignment = absolute_errors_min(assigned or {}, happened.on_site)
+    return EstimateErrors(
+        *mean_and_p90(eta), len(eta), *mean_and_p90(ert), len(ert), *mean_and_p90(at_assignment)
+    )

@@ -28,7 +28,12 @@ from dispatch.service_layer.registry import list_teams, replace_registry
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.simulation.crews import CrewHabits, act_as_crews
-from dispatch.simulation.estimate_error import FirstEstimates, estimate_errors, what_happened
+from dispatch.simulation.estimate_error import (
+    FirstEstimates,
+    at_first_assignment,
+    estimate_errors,
+    what_happened,
+)
 from dispatch.simulation.load import publish_reports, simulated_incidents
 from dispatch.views.estimates import compute_estimates
 from models.clock import ManualClock
@@ -60,6 +65,8 @@ class SimulationSummary:
     ert_error_min_mean: float | None = None
     ert_error_min_p90: float | None = None
     ert_measured: int = 0
+    eta_error_min_mean_at_assignment: float | None = None  # the first team's trip alone
+    eta_error_min_p90_at_assignment: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -235,7 +242,8 @@ def run_simulation(
     asyncio.run(answer_the_storm())
     summary = summarise(services, ids, prefix, clock.now() - started_sim)
     summary.real_seconds = round(time.monotonic() - started_real, 1)
-    errors = estimate_errors(first, what_happened(services, prefix))
+    assigned = at_first_assignment(services, prefix)
+    errors = estimate_errors(first, what_happened(services, prefix), assigned)
     for name, value in asdict(errors).items():
         setattr(summary, name, value)
     return summary

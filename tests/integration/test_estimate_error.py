@@ -13,6 +13,7 @@ from dispatch.service_layer.clocks import policy_of
 from dispatch.service_layer.services import Services
 from dispatch.simulation.estimate_error import (
     FirstEstimates,
+    at_first_assignment,
     estimate_errors,
     mean_and_p90,
     what_happened,
@@ -61,7 +62,8 @@ def test_first_estimates_against_what_happened_and_a_wrong_one_measures_worse(
         tasks.resolve(services, n, crew("t1"))
 
     happened = what_happened(services, "inc-")
-    measured, worse = estimate_errors(first, happened), estimate_errors(wrong, happened)
+    assigned = at_first_assignment(services, "inc-")
+    measured, worse = estimate_errors(first, happened, assigned), estimate_errors(wrong, happened)
 
     trip_1 = travel_minutes(KM_PER_HUNDREDTH, "urban")  # 3.47: arrived 0.53 min later
     trip_2 = travel_minutes(2 * KM_PER_HUNDREDTH, "urban")  # 6.94: arrived 2.94 min sooner
@@ -76,6 +78,11 @@ def test_first_estimates_against_what_happened_and_a_wrong_one_measures_worse(
     assert measured.ert_error_min_mean == pytest.approx(abs(trip_2 + on_site_min - 34), abs=0.06)
     assert worse.eta_error_min_mean is not None and measured.eta_error_min_mean is not None
     assert worse.eta_error_min_mean > measured.eta_error_min_mean + 100
+    # both were assigned as they were reported: the trip alone is the same estimate
+    assert measured.eta_error_min_mean_at_assignment == pytest.approx(
+        measured.eta_error_min_mean, abs=0.11
+    )  # routing's geodesic against the estimate's sphere: metres apart
+    assert worse.eta_error_min_mean_at_assignment is None  # not asked for
     assert worse.eta_error_min_p90 is not None and measured.eta_error_min_p90 is not None
     assert worse.eta_error_min_p90 > measured.eta_error_min_p90
 
