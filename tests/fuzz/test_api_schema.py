@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import allow_header_conformance
+from schemathesis.checks import allow_header_conformance, positive_data_acceptance
 
 from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
@@ -63,7 +63,12 @@ def test_api_conforms_to_its_openapi_schema(case: schemathesis.Case, admin_token
             case.headers[name] = uuid.uuid4().hex
     # Starlette's 405 lists the methods of one route, not of the path (GET and POST
     # /incidents are two routes): a framework detail, not ours to fix.
+    excluded = [allow_header_conformance]
+    # An XML body's schema is a string: JSON Schema cannot say what CAP 1.2's XSD says, so
+    # nearly every "valid" string is a 422 by design (test_cap_alerts_api.py tests the route).
+    if case.media_type is not None and "xml" in case.media_type:
+        excluded.append(positive_data_acceptance)
     case.call_and_validate(
         headers={"Authorization": f"Bearer {admin_token}"},
-        excluded_checks=[allow_header_conformance],
+        excluded_checks=excluded,
     )

@@ -14,12 +14,14 @@ from dispatch.service_layer.alerts import AlertAnswer, AlertsBoard, ingest_cap_a
 from events.cap import MAX_ALERT_BYTES, InvalidAlert
 
 CAP_MEDIA_TYPES = ("application/cap+xml", "application/xml", "text/xml")
-_XML_BODY = {"schema": {"type": "string", "maxLength": MAX_ALERT_BYTES}}
+# no maxLength: the API's body limit (api_body_limit_bytes, 64 KiB by default) comes first,
+# and it is a setting, so the schema cannot name it; both answer 413
+_XML_BODY = {"schema": {"type": "string"}}
 _AS_EVERY_422 = {
     "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
 }
 _POST_ANSWERS: dict[int | str, dict[str, Any]] = {
-    413: {"description": f"an alert larger than {MAX_ALERT_BYTES} bytes"},
+    413: {"description": "larger than the API's body limit, or than a CAP alert may be"},
     415: {"description": "a body that does not say it is CAP XML"},
     422: {
         "description": "not XML, a DTD or entity (XXE), or not CAP 1.2; kept as a dead letter",
