@@ -5,6 +5,9 @@ again, plus one request's interval. A take is one upsert that moves the time on 
 token is there, so two processes racing on one bucket never both spend its last token: the
 row's lock (PostgreSQL) or the write lock (SQLite) orders them, and the second sees the first's
 time. Same arithmetic as TokenBuckets: a bucket holds `burst`, refills `rate` a second.
+
+The takes run on a pool of their own, each statement committed alone: they never wait for a
+transaction of the application's, and a take is one round trip.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ OUTAGES = (OperationalError, InterfaceError)  # the database is away (see Fallin
 # Unix seconds near 2e9 carry about 2e-7 s of rounding each: a bucket's last token must not be
 # refused for the sum of a burst's worth of them
 ROUNDING_S = 1e-5
+LOCK_WAIT_S = 0.05  # SQLite: how long a take waits for the write lock (see _sqlite_pool)
 
 _buckets: Table = RateBucketRow.__table__  # type: ignore[assignment]
 
@@ -34,14 +38,16 @@ class SqlBuckets:
 
     blocking = True
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], float] = time.time,
+        lock_wait_s: float = LOCK_WAIT_S,
+    ) -> None:
         self._clock, self._takes = clock, 0
         postgres = engine.dialect.name == "postgresql"
         self._insert: Any = (postgresql if postgres else sqlite).insert
-        # SQLite: the application's engine, whose write lock orders the takes
-        self._engine = _autocommit_pool(engine) if postgres else engine
-        self._connect = self._engine.connect if postgres else self._engine.begin
-        self._owns_engine = postgres
+        self._engine = _postgres_pool(engine) if postgres else _sqlite_pool(engine, lock_wait_s)
 
     def take(self, key: str, rate: float, burst: int) -> float:
         if rate <= 0 or burst < 1:
@@ -49,7 +55,7 @@ class SqlBuckets:
         interval, now = 1.0 / rate, self._clock()
         # how far ahead of now the bucket's time may run and a request still be allowed
         slack = (burst - 1) * interval + ROUNDING_S
-        with self._connect() as connection:
+        with self._engine.connect() as connection:
             if connection.execute(self._spend(key, now, interval, slack)).first() is not None:
                 self._sweep_now_and_then(connection, now)
                 return 0.0
@@ -58,8 +64,7 @@ class SqlBuckets:
         return max(ahead - slack + ROUNDING_S, 1e-6)  # refused: never a wait of zero
 
     def close(self) -> None:
-        if self._owns_engine:
-            self._engine.dispose()
+        self._engine.dispose()
 
     def _spend(self, key: str, now: float, interval: float, slack: float) -> Any:
         """Insert a full bucket less one token, or spend one if the bucket has it."""
@@ -77,13 +82,23 @@ class SqlBuckets:
             connection.execute(delete(_buckets).where(_buckets.c.tat < now))
 
 
-def _autocommit_pool(engine: Engine) -> Engine:
-    """PostgreSQL: a pool of the buckets' own where each statement commits alone, without
-    waiting for the WAL flush (a bucket lost in a crash lets a few requests more through):
-    a take is one round trip instead of five."""
+def _postgres_pool(engine: Engine) -> Engine:
+    """Statements commit without waiting for the WAL flush: a bucket lost in a crash lets a
+    few requests more through."""
     return create_engine(
         engine.url,
         isolation_level="AUTOCOMMIT",
         # soon over to the process's own buckets (FallingBack) when the server is unreachable
         connect_args={"options": "-c synchronous_commit=off", "connect_timeout": 2},
+    )
+
+
+def _sqlite_pool(engine: Engine, lock_wait_s: float) -> Engine:
+    """SQLite has one writer at a time, and a dispatcher's batch holds the lock for its whole
+    transaction: a take waits `lock_wait_s` at most, then FallingBack answers from the
+    process's own buckets, rather than hold a board's request up behind the batch."""
+    return create_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"timeout": lock_wait_s, "check_same_thread": False},
     )
