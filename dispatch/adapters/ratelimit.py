@@ -2,10 +2,11 @@
 
 The limit is keyed by the credential a request presents (a hash of the bearer token, so the
 token itself is not kept), or by the client address when there is none: a flood of bad
-tokens costs no database lookups. Health probes and metrics scrapes are not limited.
+tokens costs no token lookups, only its bucket's take. Health probes and metrics scrapes are
+not limited.
 
-Where the buckets live is a BucketStore: in this process (TokenBuckets), or shared by every
-API process, in the database (sql_rate_buckets) or in Redis (redis_rate_buckets).
+Where the buckets live is a BucketStore: in this process (InProcessBuckets), or shared by
+every API process, in the database (sql_rate_buckets) or in Redis (redis_rate_buckets).
 """
 
 from __future__ import annotations
