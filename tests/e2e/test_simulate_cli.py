@@ -58,3 +58,6 @@ def test_simulate_answers_every_call_despite_crews_that_ignore_tasks(tmp_path: P
         mean, p90 = figures[f"{name}_error_min_mean"], figures[f"{name}_error_min_p90"]
         bound = figures["simulated_minutes"] + 240
         assert 0 <= mean <= bound and 0 <= p90 <= bound, (name, mean, p90)
+    # the first team's trip alone, estimated when it was assigned
+    at_assignment = figures["eta_error_min_mean_at_assignment"]
+    assert 0 <= at_assignment <= figures["simulated_minutes"], at_assignment
