@@ -2,8 +2,9 @@
 it covers, as config/storm.toml says; a bad one becomes a dead letter with its reason.
 
 - Once per alert: CAP names an alert by identifier, sender and sent. The `alert.received`
-  event's id is derived from them, and the event log's unique event id makes a second copy
-  (a retry, a redelivered record) act never, even when both arrive at once.
+  event's id is derived from them, so a later copy (a retry, a redelivered record) finds the
+  first's answer; a copy arriving while the first still acts waits for it (a claim in
+  idempotency_keys), and the event log's unique id is the last guard.
 - Only `status` Actual acts: an Exercise, Test, System or Draft alert is logged, nothing more.
 - Alert and Update act alike: an Update that raises an orange warning to red declares.
 - Cancel does not end storm mode. An all-clear says the weather is over, not the outages it
@@ -14,17 +15,18 @@ it covers, as config/storm.toml says; a bad one becomes a dead letter with its r
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import StormModeRow
+from dispatch.adapters.orm import IdempotencyKeyRow, StormModeRow
 from dispatch.service_layer.access import Caller, check_dispatcher
 from dispatch.service_layer.intake import Rejected, dead_letter
 from dispatch.service_layer.services import Services
@@ -48,6 +50,10 @@ from models.storm_policy import AlertAction, StormPolicy
 ACTING_STATUS = "Actual"
 ACTING_TYPES = frozenset({"Alert", "Update"})
 API_ORIGIN = "POST /alerts/cap"  # the dead letter's "topic" for an alert that came by the API
+CLAIM_PREFIX = "cap-alert:"  # an alert's claim in idempotency_keys
+CLAIM_WAIT_S = 10.0  # how long a copy waits for the first to answer
+CLAIM_POLL_S = 0.05
+CLAIM_STALE = timedelta(minutes=2)  # a claim this old with no answer was a crashed ingest's
 
 
 class AlertAnswer(BaseModel):
@@ -87,7 +93,7 @@ def ingest_cap_alert(
         keep_dead_letter(services, origin, xml, str(error))
         raise
     event_id = alert_event_id(alert.identifier, alert.sender, alert.sent)
-    known = _received(services, event_id)
+    known = _received(services, event_id) or _claim(services, event_id, xml)
     if known is not None:
         return _answer(known, duplicate=True)
     outcomes, proposals = _act(services, caller, alert, policy_of(services))
@@ -101,6 +107,45 @@ def ingest_cap_alert(
             raise
         return _answer(first, duplicate=True)
     return _answer(received, duplicate=False)
+
+
+def _claim(services: Services, event_id: str, xml: bytes) -> AlertReceived | None:
+    """Hold the alert's claim before acting: a copy arriving while the first still acts waits
+    for the first's answer (None: the claim is ours). Storm mode's own check cannot stop two
+    first declarations of a division at once, so this one must.
+
+    A claim older than CLAIM_STALE with no answer is a crashed ingest's: it is taken over."""
+    key = f"{CLAIM_PREFIX}{event_id}"
+    now = services.clock.now()
+    try:
+        with services.sessions.begin() as session:
+            digest = hashlib.sha256(xml).hexdigest()
+            session.add(
+                IdempotencyKeyRow(key=key, request_hash=digest, incident_id="", created_at=now)
+            )
+        return None
+    except IntegrityError:
+        pass
+    waited_until = time.monotonic() + CLAIM_WAIT_S
+    while time.monotonic() < waited_until:
+        known = _received(services, event_id)
+        if known is not None:
+            return known
+        time.sleep(CLAIM_POLL_S)
+    if _take_over(services, key, now):
+        return None
+    raise InvalidTransition(f"alert {event_id}", "being handled", "ingest again")
+
+
+def _take_over(services: Services, key: str, now: datetime) -> bool:
+    """The stale claim is ours if this update is the one that moves it (one taker wins)."""
+    with services.sessions.begin() as session:
+        moved = session.execute(
+            update(IdempotencyKeyRow)
+            .where(IdempotencyKeyRow.key == key, IdempotencyKeyRow.created_at < now - CLAIM_STALE)
+            .values(created_at=now)
+        )
+        return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
 def keep_dead_letter(services: Services, origin: Record, xml: bytes, reason: str) -> None:

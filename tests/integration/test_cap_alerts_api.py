@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from sqlalchemy import func, select
 
 from dispatch.adapters.orm import DeadLetterRow, OutboxRow, StormModeRow
 from dispatch.entrypoints.api.app import create_app
-from dispatch.service_layer.access import Role
+from dispatch.service_layer.access import Caller, Role
+from dispatch.service_layer.alerts import ingest_cap_alert
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from events import topics
@@ -230,3 +232,28 @@ def test_a_replay_of_the_log_equals_the_live_tables_after_alerts(
     result = replay_live(services)
     assert result.compared and not result.board.unprojected
     assert result.differences == [], result.differences[:5]
+
+
+def test_an_update_that_raises_orange_to_red_declares(api: Client, services: Services) -> None:
+    client, who = api
+    post(client, who["dispatcher"], "orange-rainstorm-proposes.xml")
+    update = (
+        sample("orange-rainstorm-proposes.xml")
+        .replace(b">Alert<", b">Update<")
+        .replace("橙色".encode(), "红色".encode())
+        .replace(b"</identifier>", b"-update</identifier>")
+    )
+    answer = client.post("/alerts/cap", content=update, headers=who["dispatcher"] | CAP)
+    assert answer.status_code == 202 and actions(answer.json()) == {"xiaogan": "declared"}
+    assert storms_on(services) == {"xiaogan"}
+
+
+def test_the_same_alert_sent_twice_at_once_acts_once(api: Client, services: Services) -> None:
+    xml = sample("red-rainstorm-geocode.xml")
+    feed = Caller(Role.DISPATCHER, name="cma-feed")
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: ingest_cap_alert(services, feed, xml), range(2)))
+    assert sorted(a.duplicate for a in answers) == [False, True]
+    assert len(logged(services, "alert.received")) == 1
+    assert len(logged(services, "storm.declared")) == 2
+    assert storms_on(services) == {"wuhan", "ezhou"}

@@ -22,6 +22,7 @@ _AS_EVERY_422 = {
 }
 _POST_ANSWERS: dict[int | str, dict[str, Any]] = {
     413: {"description": "larger than the API's body limit, or than a CAP alert may be"},
+    409: {"description": "the same alert is being handled and did not finish in time"},
     415: {"description": "a body that does not say it is CAP XML"},
     422: {
         "description": "not XML, a DTD or entity (XXE), or not CAP 1.2; kept as a dead letter",
