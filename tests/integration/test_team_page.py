@@ -22,6 +22,8 @@ from dispatch.service_layer.access import Role
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from dispatch.service_layer.watchdog import run_watchdog
+from dispatch.views.ledger import Month, read_ledger
+from dispatch.views.team_record import read_team_record, record_of
 from events.log import LoggedEvent
 from models.clock import ManualClock
 from models.grid import cells_near
@@ -171,6 +173,11 @@ def test_the_record_is_this_months_ledger_with_medians(
     assert "3 tasks given, 2 acknowledged, 2 resolved." in en
     assert "Median time to acknowledge: 3 min" in en
     assert "Median time to reach the site: 15 min" in en
+    now = services.clock.now()
+    with services.reads() as session:  # read by the team's incidents alone, equal to the ledger
+        for team_id in ("near", "mid"):
+            whole = read_ledger(session, Month.of(now), team_id, now)
+            assert read_team_record(session, team_id, now) == record_of(Month.of(now), whole.rows)
     mid = client.get("/teams/mid", headers=HTML).text  # nothing acknowledged yet
     assert "响应用时中位数：本月暂无" in mid and "到达现场用时中位数：本月暂无" in mid
 
