@@ -9,19 +9,22 @@ import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from dispatch.adapters.orm import DeadLetterRow, OutboxRow, StormModeRow
+from dispatch.adapters.orm import DeadLetterRow, IdempotencyKeyRow, OutboxRow, StormModeRow
 from dispatch.entrypoints.api.app import create_app
+from dispatch.service_layer import alerts as alerts_service
 from dispatch.service_layer.access import Caller, Role
-from dispatch.service_layer.alerts import ingest_cap_alert
+from dispatch.service_layer.alerts import CLAIM_PREFIX, alert_event_id, ingest_cap_alert
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from events import topics
+from events.cap import parse_alert
 from events.log import LoggedEvent
 from tests.integration.spine_helpers import seed_teams, team
 from tests.integration.test_replay_scenario import replay_live
@@ -257,3 +260,33 @@ def test_the_same_alert_sent_twice_at_once_acts_once(api: Client, services: Serv
     assert len(logged(services, "alert.received")) == 1
     assert len(logged(services, "storm.declared")) == 2
     assert storms_on(services) == {"wuhan", "ezhou"}
+
+
+def _claim_left(services: Services, age: timedelta) -> None:
+    """A claim as an ingest that crashed after taking it would leave it."""
+    alert = parse_alert(sample("red-rainstorm-geocode.xml"))
+    key = CLAIM_PREFIX + alert_event_id(alert.identifier, alert.sender, alert.sent)
+    with services.sessions.begin() as session:
+        created = services.clock.now() - age
+        session.add(IdempotencyKeyRow(key=key, request_hash="", incident_id="", created_at=created))
+
+
+def test_a_claim_a_crashed_ingest_left_is_taken_over(
+    api: Client, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, who = api
+    monkeypatch.setattr(alerts_service, "CLAIM_WAIT_S", 0.2)
+    _claim_left(services, timedelta(minutes=5))
+    code, body = post(client, who["dispatcher"], "red-rainstorm-geocode.xml")
+    assert code == 202 and actions(body) == {"ezhou": "declared", "wuhan": "declared"}
+
+
+def test_a_copy_of_an_alert_still_being_handled_is_409(
+    api: Client, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, who = api
+    monkeypatch.setattr(alerts_service, "CLAIM_WAIT_S", 0.2)
+    _claim_left(services, timedelta(seconds=5))
+    code, body = post(client, who["dispatcher"], "red-rainstorm-geocode.xml")
+    assert code == 409 and "being handled" in body["detail"]
+    assert storms_on(services) == set()
