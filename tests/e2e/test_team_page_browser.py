@@ -143,4 +143,5 @@ def test_a_phone_shows_the_team_page_in_chinese_with_real_glyphs(
     page.get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", name="What we promise")).to_be_visible()
     expect(page.get_by_role("link", name="Call 95598")).to_have_attribute("href", "tel:95598")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert left == []

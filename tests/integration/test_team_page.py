@@ -145,6 +145,12 @@ def test_the_same_address_speaks_english_when_the_reader_asks_for_it(
         assert 'href="?lang=en"' in answer.text
 
 
+def test_the_json_profile_also_varies_by_what_the_reader_accepts(client: TestClient) -> None:
+    answer = client.get("/teams/near")
+    assert answer.status_code == 200 and answer.json()["name"] == "光满服务队"
+    assert answer.headers["vary"] == "Accept, Accept-Language"  # caches keep page and JSON apart
+
+
 def test_a_language_the_page_does_not_have_is_refused_with_422(client: TestClient) -> None:
     assert client.get("/teams/near?lang=fr", headers=HTML).status_code == 422
     assert client.get("/teams/nobody", headers=HTML).status_code == 404
