@@ -1,11 +1,13 @@
 """`everycall --help` in the reader's language: the Chinese help of every command group and
-command, by its path (`teams list`). The English help is each command's own docstring, so
-the code's documentation and the English help cannot drift; a command without a Chinese
-entry shows its docstring in both languages."""
+command, by its path (`teams list`), and of every option, by its English text. The English
+help is the code's own (docstrings and `help=`), so the code's documentation and the English
+help cannot drift; what has no Chinese entry shows its English in both languages."""
 
 from __future__ import annotations
 
-import typer
+from typing import Any
+
+from typer.core import TyperGroup
 
 from dispatch.entrypoints.cli.locale import Language, language
 
@@ -72,21 +74,122 @@ HELP_ZH: dict[str, str] = {
 }
 
 
-def localise_help(app: typer.Typer, path: str = "") -> None:
-    """Give `app`'s groups and commands their Chinese help when the reader reads Chinese.
-    Call it before the app runs: Typer builds its help from these at that moment."""
+# The options' and arguments' help, by its English text (the text in the code).
+OPTION_HELP_ZH: dict[str, str] = {
+    "a team member's team": "队员所在的队伍",
+    "one team's id; every team if left out": "一支队伍的编号；不填则为全部队伍",
+    "read the log's mirror on the everycall.audit topic instead": (
+        "改读 everycall.audit 主题上的日志镜像"
+    ),
+    "JSON, for scripts": "输出 JSON，供脚本使用",
+    "Kafka for --from-kafka (default: KAFKA_BOOTSTRAP_SERVERS)": (
+        "--from-kafka 所用的 Kafka（默认：KAFKA_BOOTSTRAP_SERVERS）"
+    ),
+    "PNG chart of compliance over time": "SLA 达标率随时间变化的 PNG 图",
+    "SEQ:HASH kept from `everycall audit digest`": (
+        "之前由 `everycall audit digest` 保存的 SEQ:HASH"
+    ),
+    "SLA breached or not": "是否已超时",
+    "YYYY-MM, a month in Asia/Shanghai": "YYYY-MM，按北京时间的月份",
+    "a .csv or .json registry": ".csv 或 .json 格式的队伍登记",
+    "also write the summary here": "同时把摘要写到这里",
+    "also write the whole report as JSON": "同时把完整报告写成 JSON",
+    "an empty database URL to rebuild into": "用来重建的空数据库 URL",
+    "cells of interest: within this of each division centre [its urban radius]": (
+        "关注的单元：距各地区中心这个距离以内（默认为其城区半径）"
+    ),
+    "csv (UTF-8 with BOM) or xlsx": "csv（带 BOM 的 UTF-8）或 xlsx",
+    "directory for <id>.svg and <id>.png": "写入 <编号>.svg 和 <编号>.png 的目录",
+    "dispatch priority": "派单优先级",
+    "dispatcher, auditor, admin, or team (a member)": (
+        "dispatcher（调度员）、auditor（审计员）、admin（管理员）或 team（队员）"
+    ),
+    "division code [from the place]": "地区代码（默认按位置）",
+    "file to write": "要写入的文件",
+    "how the call came in": "来电渠道",
+    "incidents in the simulated burst": "模拟批次中的工单数",
+    "incidents in the storm": "暴雨中的工单数",
+    "interface to listen on [settings: 127.0.0.1]": "监听的网卡地址（设置默认：127.0.0.1）",
+    "jsonl or csv": "jsonl 或 csv",
+    "latitude, WGS84 degrees": "纬度，WGS84 度",
+    "longitude, WGS84 degrees": "经度，WGS84 度",
+    "only households on the hardship register": "只列困难户",
+    "only in this division": "只看这个地区",
+    "only in this state": "只看这个状态",
+    "only of this priority": "只看这个优先级",
+    "only this division, e.g. wuhan": "只看这个地区，例如 wuhan",
+    "port [settings: 8000]": "端口（设置默认：8000）",
+    "print JSON instead of a table": "输出 JSON 而不是表格",
+    "print the view as JSON": "以 JSON 输出",
+    "read the password from stdin (for scripts)": "从标准输入读密码（供脚本使用）",
+    "repeat the command with the same key: one incident": "用同一个键重复执行：只生成一个工单",
+    "seed of the simulated burst": "模拟批次的随机种子",
+    "seed of the storm and of the crews": "暴雨和队伍行为的随机种子",
+    "seed the Hubei registry when the database has no teams": "数据库中没有队伍时录入湖北登记",
+    "share of tasks crews ignore": "队伍不理会的任务比例",
+    "simulated minutes per tick (< 3 min)": "每一步模拟的分钟数（小于 3 分钟）",
+    "stop at this time (ISO 8601; no offset means UTC)": (
+        "到这个时间为止（ISO 8601；不带时区即 UTC）"
+    ),
+    "team rows to print, lowest SLA first; 0: all": "打印的队伍行数，SLA 最低的在前；0 为全部",
+    "the account to disable": "要停用的账号",
+    "the account": "账号",
+    "the database to audit (default: EVERYCALL_DATABASE_URL)": (
+        "要审计的数据库（默认：EVERYCALL_DATABASE_URL）"
+    ),
+    "the file to write": "要写入的文件",
+    "the id shown by `tokens list`": "`tokens list` 显示的编号",
+    "the incident id": "工单编号",
+    "the incident to trace": "要追溯的工单",
+    "the moment (ISO 8601; no offset means UTC)": "时刻（ISO 8601；不带时区即 UTC）",
+    "the name people see, e.g. 张伟": "显示的姓名，例如 张伟",
+    "the new priority": "新的优先级",
+    "the register as .csv": ".csv 格式的登记簿",
+    "the sign-in name, e.g. zhang.wei": "登录名，例如 zhang.wei",
+    "the team a team token acts for": "队伍令牌所代表的队伍",
+    "the team acting on its own task": "处理自己任务的队伍",
+    "the team chosen": "选定的队伍",
+    "the team id, e.g. HB-WH-001": "队伍编号，例如 HB-WH-001",
+    "urban, rural or remote [from the place]": (
+        "urban（城区）、rural（农村）或 remote（偏远）（默认按位置）"
+    ),
+    "what happened": "发生了什么",
+    "what the token may do": "令牌的权限",
+    "what was done": "做了什么",
+    "where the public profiles live": "公开页面所在的网址",
+    "where to write: .csv or .json": "写到哪里：.csv 或 .json",
+    "where, in words": "地点的文字描述",
+    "who holds it, shown in the event log": "持有人，记入事件日志",
+    "why the team cannot go": "队伍去不了的原因",
+    "why, for the record": "原因，记录在案",
+    "why: a false alarm, a call withdrawn": "原因：误报、来电撤回等",
+    # Typer's own options of `everycall`
+    "Install completion for the current shell.": "为当前 shell 安装命令补全。",
+    "Show completion for the current shell, to copy it or customize the installation.": (
+        "显示当前 shell 的命令补全脚本，以便复制或自行安装。"
+    ),
+}
+
+
+def localise_help(command: Any, path: str = "") -> None:
+    """Give a built command tree its groups', commands' and options' help in Chinese when
+    the reader reads Chinese (English is the code's own text, already there). The tree is
+    Typer's own build of click (`typer.main.get_command`), read by its attributes."""
     if language() is not Language.ZH:
         return
-    if path in HELP_ZH:
-        app.info.help = HELP_ZH[path]
-    for group in app.registered_groups:
-        name = f"{path} {group.name}".strip()
-        if name in HELP_ZH:
-            group.help = HELP_ZH[name]
-        if group.typer_instance is not None:
-            localise_help(group.typer_instance, name)
-    for command in app.registered_commands:
-        named = command.name or (command.callback.__name__ if command.callback else "")
-        name = f"{path} {named.replace('_', '-')}".strip()
-        if name in HELP_ZH:
-            command.help = HELP_ZH[name]
+    command.help = HELP_ZH.get(path, command.help)
+    for param in command.params:
+        english = getattr(param, "help", None)
+        if english:
+            param.help = OPTION_HELP_ZH.get(english, english)
+    for name, sub in getattr(command, "commands", {}).items():
+        localise_help(sub, f"{path} {name}".strip())
+
+
+class LocalisedGroup(TyperGroup):
+    """The `everycall` group: its help is put into the reader's language as it starts, so
+    a test or a shell with its own locale gets its own language."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        localise_help(self)
+        return super().main(*args, **kwargs)
