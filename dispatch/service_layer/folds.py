@@ -19,6 +19,7 @@ from dispatch.service_layer.state import (
     gc_paused,
     moment,
 )
+from dispatch.service_layer.storm_folds import STORM_PROJECTORS
 from events.envelope import Envelope
 from events.log import Entry
 from events.schemas import EventRejected, latest_version, upcast_payload
@@ -376,8 +377,8 @@ def apply(
         projector(state, event)
 
 
-# The storm day's folds register themselves with the ones above (storm_folds.py).
-from dispatch.service_layer import storm_folds  # noqa: E402,F401
+# the storm day's folds, kept in their own module (storm_folds.py)
+PROJECTORS.update(STORM_PROJECTORS)
 
 # the weather alerts' events, known to replay and changing no rows (alert_folds.py)
 from dispatch.service_layer.alert_folds import ALERT_PROJECTORS  # noqa: E402

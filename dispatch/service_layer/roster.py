@@ -5,7 +5,7 @@ pass over because their shift is not on (read once per pass)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import select
@@ -47,6 +47,7 @@ def import_shifts(
         raise RosterFileError("the roster has no shifts")
     if len(shifts) > MAX_SHIFTS:
         raise RosterFileError(f"{len(shifts)} shifts in one import; at most {MAX_SHIFTS}")
+    shifts = [_checked(shift) for shift in shifts]
     now = services.clock.now()
     with unit_of_work(services) as uow:
         known = set(uow.session.scalars(select(TeamRow.id)))
@@ -61,6 +62,18 @@ def import_shifts(
         )
         uow.record(ROSTER_KEY, [imported], now)
     return len(shifts)
+
+
+def _checked(shift: Shift) -> Shift:
+    """The shift in UTC, if it ends after it starts (the API's bodies come here without
+    passing models/roster.py's file readers)."""
+    where = f"team {shift.team_id}, shift from {shift.starts_at.isoformat()}"
+    if shift.ends_at <= shift.starts_at:
+        raise RosterFileError(f"{where}: the shift ends before it starts")
+    try:
+        return Shift(shift.team_id, shift.starts_at.astimezone(UTC), shift.ends_at.astimezone(UTC))
+    except OverflowError as error:  # year 1 or 9999 with an offset: no such UTC time
+        raise RosterFileError(f"{where}: a time out of range") from error
 
 
 def all_shifts(session: Session) -> list[Shift]:

@@ -1,12 +1,25 @@
 """The folds of the storm day's events (events/schemas/storm.py): shifts into `duty_shifts`,
-storm mode into `storm_modes`. Registered with the other folds when folds.py is imported."""
+storm mode into `storm_modes`. folds.py registers them with the others (this module does not
+import it: no cycle)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-from dispatch.service_layer.folds import projects
 from dispatch.service_layer.state import Event, State
+
+Projector = Callable[[State, Event], None]
+STORM_PROJECTORS: dict[str, Projector] = {}
+
+
+def projects(*event_types: str) -> Callable[[Projector], Projector]:
+    def register(projector: Projector) -> Projector:
+        for event_type in event_types:
+            STORM_PROJECTORS[event_type] = projector
+        return projector
+
+    return register
 
 
 def shift_key(team_id: str, starts_at: str) -> str:

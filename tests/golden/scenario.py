@@ -234,6 +234,24 @@ def notify_a_crew(services: Services) -> None:
     set_duty(services, member, "wang.fang", False)
 
 
+def roster_and_storm(services: Services) -> None:
+    """The dispatcher imports T-EAST's shifts, declares storm mode in Wuhan (the reserve T-SOUTH
+    is called up) and ends it (released)."""
+    from datetime import timedelta
+
+    from dispatch.service_layer.roster import import_shifts
+    from dispatch.service_layer.storm import declare_storm_mode, end_storm_mode
+    from models.roster import Shift
+
+    _advance(services, 1)
+    now = services.clock.now()
+    shifts = [Shift("T-EAST", now - timedelta(hours=1), now + timedelta(hours=7))]
+    import_shifts(services, DISPATCHER, shifts, source="roster.csv")
+    declare_storm_mode(services, DISPATCHER, "wuhan", "暴雨红色预警 red rainstorm warning")
+    _advance(services, 30)
+    end_storm_mode(services, DISPATCHER, "wuhan", "the warning is lifted")
+
+
 def _assigned(services: Services) -> list[tuple[str, str]]:
     """Open tasks with a team: (incident, team)."""
     from sqlalchemy import select
@@ -276,6 +294,7 @@ STEPS: list[tuple[str, Step]] = [
     ("the dispatcher reassigns one by hand", reassign_by_hand),
     ("report more", report_more),
     ("a crew is told, once after a failure, and sees its task", notify_a_crew),
+    ("the roster is imported, storm mode declared and ended", roster_and_storm),
     ("resolve the rest", resolve_all),
 ]
 

@@ -61,7 +61,7 @@ class World:
     tokens: dict[str, str]
 
     def call(self, method: str, path: str, who: str | None) -> httpx.Response:
-        url = path.format(incident_id=self.task_id, team_id="team-a")
+        url = path.format(incident_id=self.task_id, team_id="team-a", division="wuhan")
         headers = {} if who is None else {"Authorization": f"Bearer {self.tokens[who]}"}
         body = BODIES.get((method, path))
         return self.client.request(method, url, headers=headers, json=body)

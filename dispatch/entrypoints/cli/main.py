@@ -11,8 +11,10 @@ from dispatch.entrypoints.cli.households import households_app
 from dispatch.entrypoints.cli.ledger import ledger_app
 from dispatch.entrypoints.cli.ops import incidents_app, tasks_app
 from dispatch.entrypoints.cli.registry import grid_app, queue, teams_app
+from dispatch.entrypoints.cli.roster import roster_app
 from dispatch.entrypoints.cli.simulate import demo, simulate
 from dispatch.entrypoints.cli.sla import sla_app
+from dispatch.entrypoints.cli.storm import storm_app
 from dispatch.entrypoints.cli.stories import stories_app
 from dispatch.entrypoints.cli.tokens import tokens_app
 from dispatch.entrypoints.cli.users import users_app
@@ -31,6 +33,8 @@ app.add_typer(teams_app, name="teams")
 app.add_typer(grid_app, name="grid")
 app.add_typer(sla_app, name="sla")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(roster_app, name="roster")
+app.add_typer(storm_app, name="storm")
 app.add_typer(stories_app, name="stories")
 app.command()(queue)
 app.command()(simulate)

@@ -1,0 +1,99 @@
+"""`everycall roster`: the duty roster (值班表), imported from CSV or iCalendar, exported again,
+and who is on duty now and next, straight on the database."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from dispatch.entrypoints.cli.ops import dispatcher_caller, services_or_exit
+from dispatch.entrypoints.cli.tables import print_identifier_table
+from dispatch.service_layer.roster import (
+    RosterFileError,
+    ShiftView,
+    duty_board,
+    export_roster,
+    import_shifts,
+    read_roster,
+)
+
+roster_app = typer.Typer(help="值班表 The duty roster: shifts per team.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # stored in UTC, shown as people in Hubei read it
+
+
+@roster_app.command("import")
+def import_(
+    path: Annotated[
+        Path, typer.Argument(help="the roster as .csv (team_id,starts_at,ends_at) or .ics")
+    ],
+) -> None:
+    """Add the file's shifts to the roster (a shift already there gets the file's end)."""
+    try:
+        shifts = read_roster(path.read_text(encoding="utf-8"), path.name)
+    except (RosterFileError, OSError, UnicodeDecodeError) as error:
+        errors.print(f"[red]导入被拒，未作任何更改 import refused, nothing changed:[/red] {error}")
+        raise typer.Exit(code=1) from error
+    with services_or_exit() as services:
+        count = import_shifts(services, dispatcher_caller(), shifts, source=path.name)
+    console.print(f"已导入 imported {count} 个班次 shifts from {path}")
+
+
+@roster_app.command("export")
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="csv or ics")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="write here; unset: standard output")] = None,
+) -> None:
+    """The whole roster, UTC times, as CSV or iCalendar."""
+    with services_or_exit() as services, services.reads() as session:
+        text = export_roster(session, fmt, services.clock.now())
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"已导出 exported to {out}")
+
+
+def _shown(shift: ShiftView | None) -> str:
+    if shift is None:
+        return "-"
+    return f"{_local(shift.starts_at)} – {_local(shift.ends_at)}"
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+
+
+@roster_app.command("now")
+def now(
+    division: Annotated[str | None, typer.Option(help="only this division, e.g. jingzhou")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON, for scripts")] = False,
+) -> None:
+    """Who is on duty now and who comes on next (times in Asia/Shanghai)."""
+    with services_or_exit() as services, services.reads() as session:
+        board = duty_board(session, services.clock.now(), division)
+    if as_json:
+        typer.echo(json.dumps(board.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    headers = ("队 team", "地区 division", "在岗 on duty", "本班 current", "下一班 next")
+    rows = [
+        (
+            t.team_id + (" (预备队 reserve)" if t.reserve else ""),
+            t.region,
+            ("是 yes" if t.on_duty else "否 no") + ("" if t.rostered else " (无排班 no roster)"),
+            _shown(t.current),
+            _shown(t.next),
+        )
+        for t in board.teams
+    ]
+    title = (
+        f"在岗 {board.on_duty} on duty, 不在岗 {board.off_duty} off, {_local(board.at)} 北京时间"
+    )
+    print_identifier_table(console, title, headers, rows)
