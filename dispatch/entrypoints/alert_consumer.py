@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.alerts import ingest_cap_alert, keep_dead_letter
@@ -23,6 +25,7 @@ ALERT_FEED = Caller(Role.DISPATCHER, name=f"kafka:{topics.ALERTS}")
 POLL_MS = 500
 BATCH = 50
 RETRY_S = 2.0
+STOP_JOIN_S = 10.0
 
 
 def alerts_consumer(services: Services) -> KafkaBatchConsumer:
@@ -73,3 +76,21 @@ async def alerts_loop(services: Services, stop: Callable[[], bool]) -> None:
                 consumer = await asyncio.to_thread(alerts_consumer, services)
     finally:
         consumer.close()
+
+
+@contextmanager
+def alerts_beside(services: Services) -> Iterator[threading.Thread]:
+    """The alert consumer on a thread of its own while the block runs (the dispatcher process
+    runs it so, when it runs without `everycall serve`); stopped and joined at the end."""
+    stopped = threading.Event()
+    thread = threading.Thread(
+        target=lambda: asyncio.run(alerts_loop(services, stopped.is_set)),
+        name="everycall-alerts",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stopped.set()
+        thread.join(STOP_JOIN_S)

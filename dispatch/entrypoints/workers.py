@@ -17,7 +17,7 @@ from rich.console import Console
 from dispatch import bootstrap
 from dispatch.adapters.outbox import relay
 from dispatch.config import Settings
-from dispatch.entrypoints.alert_consumer import alerts_loop
+from dispatch.entrypoints.alert_consumer import alerts_beside, alerts_loop
 from dispatch.entrypoints.notifier import notifier_loop
 from dispatch.service_layer.registry import list_teams, replace_registry
 from dispatch.service_layer.services import Services
@@ -207,7 +207,7 @@ def run_dispatcher_alone(settings: Settings) -> None:
     from flows.dispatcher import run_dispatcher  # Prefect loads only when routing starts
 
     stop_on_sigterm()
-    with bootstrap.running(settings) as services:
+    with bootstrap.running(settings) as services, alerts_beside(services):
         console.print(f"dispatcher consuming from {services.bootstrap_servers}")
         asyncio.run(run_dispatcher(services, stop=lambda: False))
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from dispatch.adapters.orm import DeadLetterRow, StormModeRow
 from dispatch.entrypoints.alert_consumer import (
     ALERT_FEED,
+    alerts_beside,
     alerts_consumer,
     alerts_loop,
     consume_alerts_once,
@@ -123,3 +124,21 @@ def test_the_workers_loop_ingests_until_stopped(services: Services) -> None:
 
     asyncio.run(alerts_loop(services, declared_or_late))
     assert time.monotonic() <= deadline, "the loop never declared storm mode"
+
+
+def test_the_dispatcher_process_runs_the_consumer_beside_it(services: Services) -> None:
+    ezhou = team("ezhou-1", 30.39, 114.89).model_copy(update={"region": "ezhou"})
+    seed_teams(services, [team("wuhan-1", 30.59, 114.30), ezhou])
+    publisher = KafkaPublisher(services.bootstrap_servers)
+    publisher.publish([OutgoingMessage(topics.ALERTS, "cma", sample("xxe.xml"))])
+    publisher.close()
+    with alerts_beside(services) as thread:
+        for _ in range(300):
+            with services.reads() as session:
+                if session.scalars(select(DeadLetterRow)).first() is not None:
+                    break
+            time.sleep(0.1)
+    assert not thread.is_alive()
+    with services.reads() as session:
+        [dead] = session.scalars(select(DeadLetterRow)).all()
+    assert dead.topic == topics.ALERTS and "DTD or entity" in dead.reason

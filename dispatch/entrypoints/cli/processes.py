@@ -52,7 +52,8 @@ def api(host: HostOption = None, port: PortOption = None) -> None:
 
 
 def dispatcher() -> None:
-    """Consume reported incidents and route them, batch by batch, until interrupted."""
+    """Consume reported incidents and route them, batch by batch, and take in the weather
+    alerts on everycall.alerts, until interrupted."""
     try:
         run_dispatcher_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
