@@ -26,6 +26,7 @@ from dispatch.adapters.orm import IncidentRow, SlaClockRow
 from dispatch.service_layer.clocks import policy_of
 from dispatch.service_layer.registry import list_teams, replace_registry
 from dispatch.service_layer.services import Services
+from dispatch.service_layer.storm import conditions_at
 from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.simulation.crews import CrewHabits, act_as_crews
 from dispatch.simulation.estimate_error import (
@@ -155,7 +156,8 @@ def record_first_estimates(services: Services, first: FirstEstimates, count: int
         return
     with services.reads() as session:
         now, routing = services.clock.now(), services.settings.routing
-        first.record(compute_estimates(session, now, routing, policy_of(services)))
+        duty = conditions_at(session, now)
+        first.record(compute_estimates(session, now, routing, policy_of(services), duty))
 
 
 async def _until_stored(services: Services, prefix: str, count: int, limit: float) -> None:

@@ -12,7 +12,7 @@ board's reads in a storm pay for one pass every few seconds, and a change is sho
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from models.incident import IncidentKind, IncidentState
 from models.lifecycle import OPEN, WAITING
 from models.policy import RoutingPolicy, aged_rank
 from models.sla import SlaPolicy
+from models.storm import DutyConditions
 from models.team import SKILL_FOR_KIND, TeamStatus
 
 # eligible teams each waiting incident weighs: routing's nearest few decide nearly always
@@ -78,7 +79,11 @@ def learned_resolve_times(session: Session, policy: SlaPolicy) -> ResolveTimes:
     return resolve
 
 
-def _teams(session: Session, now: datetime, routing: RoutingPolicy) -> dict[str, _Team]:
+def _teams(
+    session: Session, now: datetime, routing: RoutingPolicy, duty: DutyConditions
+) -> dict[str, _Team]:
+    """Every team where routing would measure from, and whether routing may send it now: on
+    duty by the roster, a reserve squad only under storm mode, with the storm's capacity."""
     fresh_after = now - timedelta(minutes=routing.fix_max_age_min)
     teams = {}
     for row in session.execute(
@@ -92,8 +97,12 @@ def _teams(session: Session, now: datetime, routing: RoutingPolicy) -> dict[str,
             TeamRow.skills,
             TeamRow.capacity,
             TeamRow.status,
+            TeamRow.region,
+            TeamRow.reserve,
         ).order_by(TeamRow.id)
     ):
+        storm = duty.storms.get(row.region)
+        withheld = duty.withheld(row.id, row.region, bool(row.reserve))
         # where routing would measure from: a fresh fix, else the home base
         fresh = row.fix_at is not None and row.fix_lat is not None and row.fix_at >= fresh_after
         teams[row.id] = _Team(
@@ -101,8 +110,8 @@ def _teams(session: Session, now: datetime, routing: RoutingPolicy) -> dict[str,
             latitude=row.fix_lat if fresh else row.home_lat,
             longitude=row.fix_lon if fresh else row.home_lon,
             skills=frozenset(s for s in row.skills.split(",") if s),
-            capacity=row.capacity,
-            eligible=row.status == TeamStatus.AVAILABLE.value,
+            capacity=(storm and storm.capacity_per_team) or row.capacity,
+            eligible=row.status == TeamStatus.AVAILABLE.value and withheld is None,
         )
     return teams
 
@@ -178,10 +187,15 @@ def _waiting(rows: Sequence[Any], teams: dict[str, _Team]) -> list[Waiting]:
 
 
 def compute_estimates(
-    session: Session, now: datetime, routing: RoutingPolicy, sla: SlaPolicy
+    session: Session,
+    now: datetime,
+    routing: RoutingPolicy,
+    sla: SlaPolicy,
+    duty: DutyConditions | None = None,
 ) -> dict[str, Estimate]:
-    """Every open incident's estimate, by id (none for one no team could take)."""
-    teams = _teams(session, now, routing)
+    """Every open incident's estimate, by id (none for one no team could take); `duty`: the
+    roster and storm mode as routing reads them (service_layer/storm.py), none by default."""
+    teams = _teams(session, now, routing, duty or DutyConditions())
     resolve = learned_resolve_times(session, sla)
     rows = session.execute(
         select(
@@ -222,10 +236,14 @@ FRESH_ENOUGH = timedelta(seconds=5)
 
 
 def open_estimates(
-    session: Session, now: datetime, routing: RoutingPolicy, sla: SlaPolicy
+    session: Session,
+    now: datetime,
+    routing: RoutingPolicy,
+    sla: SlaPolicy,
+    duty: Callable[[], DutyConditions] | None = None,
 ) -> dict[str, Estimate]:
     """`compute_estimates`, kept per database for a minute while the log's head stays, and
-    for a few seconds after it moves (FRESH_ENOUGH)."""
+    for a few seconds after it moves (FRESH_ENOUGH); `duty` is read only for a fresh pass."""
     head = int(session.scalar(select(func.coalesce(func.max(EVENT_LOG.c.seq), 0))) or 0)
     bind = session.get_bind()
     key = (id(bind), str(getattr(bind, "url", "")), id(routing), id(sla))
@@ -236,7 +254,7 @@ def open_estimates(
         age = now - kept_at
         if timedelta(0) <= age < (KEPT_FOR if kept_head == head else FRESH_ENOUGH):
             return found
-    found = compute_estimates(session, now, routing, sla)
+    found = compute_estimates(session, now, routing, sla, duty() if duty else None)
     with _lock:
         _kept[key] = ((head, now), found)
     return found

@@ -21,6 +21,8 @@ from dispatch.views.open_board import INCIDENT_FIELDS, open_board
 from models.clock import ManualClock
 from models.estimates import travel_minutes
 from models.sla import ClockKind
+from models.storm import DutyConditions
+from models.storm_policy import StormPolicy
 from tests.integration.spine_helpers import incident, seed_teams, team
 from tests.integration.test_lifecycle_support import crew, route
 
@@ -149,3 +151,32 @@ def test_the_board_without_estimates_still_names_both_fields(
     assert all(
         len(r) == len(INCIDENT_FIELDS) and r[-2:] == [None, None] for r in board["incidents"]
     )
+
+
+def test_a_reserve_squad_counts_only_under_storm_mode_and_an_off_duty_team_not_at_all(
+    services: Services, clock: ManualClock, small_day: datetime
+) -> None:
+    """A reserve squad of one place at inc-2: the estimates leave it out until storm mode is
+    on in its division, as routing does, then give it the storm's capacity; off duty, no
+    team may go."""
+    squad = team("r1", HOME[0] + 0.01, HOME[1], capacity=1).model_copy(update={"reserve": True})
+    with services.sessions.begin() as session:
+        replace_registry(session, [*list_teams(session), squad], clock.now())
+    routing, sla = services.settings.routing, policy_of(services)
+    storm = DutyConditions(storms={"wuhan": StormPolicy(capacity_per_team=3)})
+    with services.reads() as session:
+        calm = compute_estimates(session, small_day, routing, sla)
+        stormy = compute_estimates(session, small_day, routing, sla, storm)
+        t1_away = compute_estimates(
+            session, small_day, routing, sla, DutyConditions(off_duty=frozenset({"t1"}))
+        )
+    assert calm["inc-00002"].team_id == "t1"
+    assert stormy["inc-00002"].team_id == "r1"  # on the spot: on site at once
+    assert minutes_from(small_day, stormy["inc-00002"].on_site_at) == pytest.approx(0, abs=0.01)
+    # three places under the storm (one of its own): r1 sets off for inc-3 at once as well
+    assert stormy["inc-00003"].team_id == "r1"
+    assert minutes_from(small_day, stormy["inc-00003"].on_site_at) == pytest.approx(
+        travel_minutes(KM_PER_HUNDREDTH, "urban"), abs=0.01
+    )
+    assert "inc-00002" not in t1_away and "inc-00003" not in t1_away  # nobody may go
+    assert t1_away["inc-00001"].team_id == "t1"  # a shift's end does not withdraw its task

@@ -3,6 +3,7 @@ incidents by hand (and the teams to choose from); the queue and the SLA summary.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
@@ -15,6 +16,7 @@ from dispatch.service_layer.access import check_own_task
 from dispatch.service_layer.clocks import policy_of
 from dispatch.service_layer.intake import IncidentReport, accept_report
 from dispatch.service_layer.services import Services
+from dispatch.service_layer.storm import conditions_at
 from dispatch.views import board
 from dispatch.views.estimates import open_estimates
 from dispatch.views.queue import waiting_queue
@@ -59,9 +61,11 @@ _REASSIGN_REFUSED: dict[int | str, dict[str, Any]] = {
 
 
 def _estimates(services: Services, session: Session) -> dict[str, Estimate]:
-    """ETA on site and ERT of every open incident (views/estimates.py)."""
+    """ETA on site and ERT of every open incident (views/estimates.py), from the teams the
+    roster and storm mode let routing send."""
     now, routing = services.clock.now(), services.settings.routing
-    return open_estimates(session, now, routing, policy_of(services))
+    duty = partial(conditions_at, session, now)
+    return open_estimates(session, now, routing, policy_of(services), duty)
 
 
 def router() -> APIRouter:
