@@ -252,6 +252,20 @@ def roster_and_storm(services: Services) -> None:
     end_storm_mode(services, DISPATCHER, "wuhan", "the warning is lifted")
 
 
+def weather_alert(services: Services) -> None:
+    """The meteorological feed's orange rainstorm warning over Xiaogan proposes storm mode there;
+    the feed sends it again, and the copy acts never."""
+    from dispatch.service_layer.alerts import ingest_cap_alert
+
+    xml = (
+        Path(__file__).parents[1] / "data" / "cap" / "orange-rainstorm-proposes.xml"
+    ).read_bytes()
+    feed = Caller(Role.DISPATCHER, name="cma-hubei")
+    _advance(services, 1)
+    ingest_cap_alert(services, feed, xml)
+    ingest_cap_alert(services, feed, xml)
+
+
 def _assigned(services: Services) -> list[tuple[str, str]]:
     """Open tasks with a team: (incident, team)."""
     from sqlalchemy import select
@@ -295,6 +309,7 @@ STEPS: list[tuple[str, Step]] = [
     ("report more", report_more),
     ("a crew is told, once after a failure, and sees its task", notify_a_crew),
     ("the roster is imported, storm mode declared and ended", roster_and_storm),
+    ("a weather alert proposes storm mode, once", weather_alert),
     ("resolve the rest", resolve_all),
 ]
 
