@@ -75,3 +75,10 @@ def test_a_teams_card_reads_in_chinese_and_its_json_stays_the_same(registry_db: 
         for lang in HEADERS
     }
     assert as_json["zh_CN.UTF-8"] == as_json["C.UTF-8"]
+
+
+def test_help_speaks_the_locales_language(registry_db: str) -> None:
+    chinese = everycall(registry_db, {"LANG": "zh_CN.UTF-8"}, "teams", "--help")
+    assert "服务队登记" in chinese and "服务队列表，附负荷和状态。" in chinese
+    english = everycall(registry_db, {"LANG": "C.UTF-8"}, "teams", "--help")
+    assert "The team registry" in english and "The teams, with their load and status." in english

@@ -7,6 +7,7 @@ import typer
 from dispatch.entrypoints.cli import processes
 from dispatch.entrypoints.cli.audit import audit_app
 from dispatch.entrypoints.cli.db import db_app
+from dispatch.entrypoints.cli.help_text import LocalisedGroup
 from dispatch.entrypoints.cli.households import households_app
 from dispatch.entrypoints.cli.ledger import ledger_app
 from dispatch.entrypoints.cli.ops import incidents_app, tasks_app
@@ -14,13 +15,15 @@ from dispatch.entrypoints.cli.registry import grid_app, queue, teams_app
 from dispatch.entrypoints.cli.roster import roster_app
 from dispatch.entrypoints.cli.simulate import demo, simulate
 from dispatch.entrypoints.cli.sla import sla_app
-from dispatch.entrypoints.cli.storm import storm_app
 from dispatch.entrypoints.cli.stories import stories_app
+from dispatch.entrypoints.cli.storm import storm_app
 from dispatch.entrypoints.cli.tokens import tokens_app
 from dispatch.entrypoints.cli.users import users_app
 
 app = typer.Typer(
-    help="everycall: every call answered, every difficulty helped.", no_args_is_help=True
+    cls=LocalisedGroup,  # its help in the reader's language (help_text.py)
+    help="everycall: every call answered, every difficulty helped.",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
