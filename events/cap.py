@@ -5,6 +5,7 @@ dispatch needs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -33,7 +34,8 @@ class CapAlert:
     event: str
     severity: str
     headline: str
-    areas: tuple[Area, ...]
+    areas: tuple[Area, ...]  # of every <info>: a warning in two languages names both's areas
+    expires: datetime | None = None
 
 
 @cache
@@ -85,11 +87,23 @@ def _area(node: etree._Element) -> Area:
     return Area(_text(node, "cap:areaDesc"), geocodes, polygons)
 
 
+def _main_info(root: etree._Element) -> etree._Element | None:
+    """The Chinese <info> where the alert has one in several languages, else the first."""
+    infos = root.findall("cap:info", _NS)
+    for info in infos:
+        if _text(info, "cap:language").lower().startswith("zh"):
+            return info
+    return infos[0] if infos else None
+
+
+def _expires(info: etree._Element | None) -> datetime | None:
+    text = _text(info, "cap:expires") if info is not None else ""
+    return datetime.fromisoformat(text) if text else None  # the schema fixed its form
+
+
 def _alert_of(root: etree._Element) -> CapAlert:
-    info = root.find("cap:info", _NS)
-    areas: tuple[Area, ...] = ()
-    if info is not None:
-        areas = tuple(_area(a) for a in info.findall("cap:area", _NS))
+    info = _main_info(root)
+    areas = tuple(_area(a) for a in root.findall("cap:info/cap:area", _NS))
     return CapAlert(
         identifier=_text(root, "cap:identifier"),
         sender=_text(root, "cap:sender"),
@@ -101,4 +115,5 @@ def _alert_of(root: etree._Element) -> CapAlert:
         severity=_text(info, "cap:severity") if info is not None else "",
         headline=_text(info, "cap:headline") if info is not None else "",
         areas=areas,
+        expires=_expires(info),
     )

@@ -6,7 +6,8 @@ it covers, as config/storm.toml says; a bad one becomes a dead letter with its r
   first's answer; a copy arriving while the first still acts waits for it (a claim in
   idempotency_keys), and the event log's unique id is the last guard.
 - Only `status` Actual acts: an Exercise, Test, System or Draft alert is logged, nothing more.
-- Alert and Update act alike: an Update that raises an orange warning to red declares.
+- Alert and Update act alike: an Update that raises an orange warning to red declares. One
+  whose `expires` has passed (a record replayed late) declares and proposes nothing.
 - Cancel does not end storm mode. An all-clear says the weather is over, not the outages it
   caused; where storm mode is on, ending it is proposed (`storm.proposed`, change `end`) and a
   dispatcher ends it (`everycall storm end`, DELETE /storm/{division}).
@@ -178,6 +179,8 @@ def _act_in(
         return DivisionAction.END_PROPOSED if storm_on else DivisionAction.NOTHING
     if alert.msg_type not in ACTING_TYPES:
         return DivisionAction.NOTHING
+    if alert.expires is not None and alert.expires <= services.clock.now():
+        return DivisionAction.EXPIRED
     wanted = policy.action_for(alert.severity, alert.event)
     if wanted is AlertAction.IGNORE:
         return DivisionAction.NOTHING

@@ -19,6 +19,7 @@ class DivisionAction(StrEnum):
     ALREADY_ON = "already_on"  # storm mode was on already: nothing new
     END_PROPOSED = "end_proposed"  # a Cancel where storm mode is on: ending it is proposed
     NOTHING = "nothing"  # the policy ignores it, or it is a test, or nothing to cancel
+    EXPIRED = "expired"  # its expires time had passed when it came (a late redelivery)
     NO_TEAMS = "no_teams"  # the division has no teams, so no storm mode to declare
 
 

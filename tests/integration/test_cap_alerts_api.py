@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from dispatch.service_layer.tokens import create_token
 from events import topics
 from events.cap import parse_alert
 from events.log import LoggedEvent
+from models.clock import ManualClock
 from tests.integration.spine_helpers import seed_teams, team
 from tests.integration.test_replay_scenario import replay_live
 
@@ -289,4 +290,24 @@ def test_a_copy_of_an_alert_still_being_handled_is_409(
     _claim_left(services, timedelta(seconds=5))
     code, body = post(client, who["dispatcher"], "red-rainstorm-geocode.xml")
     assert code == 409 and "being handled" in body["detail"]
+    assert storms_on(services) == set()
+
+
+def test_a_bilingual_warning_declares_in_the_areas_of_both_languages(
+    api: Client, services: Services
+) -> None:
+    client, who = api
+    code, body = post(client, who["dispatcher"], "red-rainstorm-bilingual.xml")
+    assert code == 202 and actions(body) == {"ezhou": "declared", "wuhan": "declared"}
+    assert body["event"] == "暴雨红色预警"
+
+
+def test_a_warning_that_expired_before_it_came_declares_nothing(
+    api: Client, services: Services
+) -> None:
+    client, who = api
+    assert isinstance(services.clock, ManualClock)
+    services.clock.set(datetime(2026, 7, 2, 12, 0, tzinfo=UTC))  # 20:00 in Shanghai: expired
+    code, body = post(client, who["dispatcher"], "red-rainstorm-bilingual.xml")
+    assert code == 202 and actions(body) == {"ezhou": "expired", "wuhan": "expired"}
     assert storms_on(services) == set()

@@ -50,6 +50,20 @@ def test_a_cancel_names_the_alert_it_cancels() -> None:
     assert "42000041600000_20260702060000" in alert.references
 
 
+def test_a_warning_in_two_languages_reads_the_chinese_and_covers_both_areas() -> None:
+    alert = parse_alert(sample("red-rainstorm-bilingual.xml"))
+    assert alert.event == "暴雨红色预警" and alert.headline.startswith("湖北省气象台")
+    assert alert.expires is not None and alert.expires.isoformat() == "2026-07-02T20:00:00+08:00"
+    assert divisions_covered(alert.areas) == {
+        "ezhou": "geocode 420700",
+        "wuhan": "geocode 420100",
+    }
+
+
+def test_an_alert_without_expires_has_none() -> None:
+    assert parse_alert(sample("red-rainstorm-geocode.xml")).expires is None
+
+
 @pytest.mark.parametrize(
     ("name", "said"),
     [
