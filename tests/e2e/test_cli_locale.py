@@ -67,9 +67,11 @@ def test_everycall_lang_overrides_the_locale(registry_db: str) -> None:
 
 def test_a_teams_card_reads_in_chinese_and_its_json_stays_the_same(registry_db: str) -> None:
     card = everycall(registry_db, {"LANG": "zh_CN.UTF-8"}, "teams", "show", "HB-JZ-001")
-    assert "服务区域：荆州市" in card and "有呼必应、有难必帮" in card and "队长：" in card
+    assert card.startswith("国网湖北电力（荆州）共产党员服务队 第1队\n")
+    assert "服务区域：荆州市" in card and "有呼必应、有难必帮" in card and "分工：队长 1" in card
     english = everycall(registry_db, {"LANG": "C.UTF-8"}, "teams", "show", "HB-JZ-001")
-    assert "Area: Jingzhou" in english and "Leader: " in english
+    assert english.startswith("State Grid Hubei (Jingzhou) Party-Member Service Team No. 1\n")
+    assert "Area: Jingzhou" in english and "Roles: Leader 1" in english
     as_json = {
         lang: everycall(registry_db, {"LANG": lang}, "teams", "show", "HB-JZ-001", "--json")
         for lang in HEADERS

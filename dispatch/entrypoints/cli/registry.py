@@ -114,9 +114,13 @@ def list_command(
 
 
 def _team_name(row: TeamRow) -> str:
-    """The registry's name; in English its English name where the registry keeps one."""
-    english = getattr(row, "name_en", "") if language() is Language.EN else ""
-    return str(english or row.name)
+    """The registry's Chinese name; in English its English name where it has one."""
+    return _in_language(row.name, row.name_en)
+
+
+def _in_language(chinese: str, english: str) -> str:
+    """A registry text in the reader's language; the Chinese stands in for a missing English."""
+    return (english or chinese) if language() is Language.EN else chinese
 
 
 def _skills(row: TeamRow) -> str:
@@ -182,13 +186,13 @@ def _card(row: TeamRow) -> str:
     lines = [
         _team_name(row),
         say("card.area", area=division_name(row.region, full=True)),
-        say("card.leader", leader=_in_language(row, "leader") or say("card.unnamed")),
+        say("card.leader", leader=_in_language(row.leader, row.leader_en) or say("card.unnamed")),
         say("card.members", members=row.members, party=row.party_members, kind=kind),
     ]
     roles = _roles(row)
     if roles:
         lines.append(say("card.roles", roles=roles))
-    branch = _in_language(row, "branch")
+    branch = _in_language(row.branch, row.branch_en)
     if branch:
         lines.append(say("card.branch", branch=branch))
     lines += [
@@ -196,17 +200,8 @@ def _card(row: TeamRow) -> str:
         say("card.code", code=registration_code(row.to_team())),
         say("card.promise"),
     ]
-    intro = _in_language(row, "intro")
+    intro = _in_language(row.intro, row.intro_en)
     return "\n".join([*lines, intro] if intro else lines)
-
-
-def _in_language(row: TeamRow, field: str) -> str:
-    """A registry field in the reader's language: `leader` or, in English, `leader_en`
-    where the registry has it (the Chinese stands in for a missing English)."""
-    chinese = str(getattr(row, field, "") or "")
-    if language() is Language.EN:
-        return str(getattr(row, f"{field}_en", "") or "") or chinese
-    return chinese
 
 
 def _roles(row: TeamRow) -> str:
@@ -214,7 +209,7 @@ def _roles(row: TeamRow) -> str:
     english = language() is Language.EN
     shown = [
         f"{(r.get('role_en') if english else '') or r.get('role', '')} {r.get('count', '')}"
-        for r in getattr(row, "roles", None) or ()
+        for r in row.roles
     ]
     return say("word.separator").join(shown)
 
