@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from models.cap_area import Area, parse_polygon
+from models.cap_area import Area, parse_circle, parse_polygon
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 _NS = {"cap": CAP_NS}
@@ -84,7 +84,11 @@ def _area(node: etree._Element) -> Area:
         polygons = tuple(parse_polygon(p.text or "") for p in node.findall("cap:polygon", _NS))
     except ValueError as exc:
         raise InvalidAlert(f"a polygon is malformed: {exc}") from exc
-    return Area(_text(node, "cap:areaDesc"), geocodes, polygons)
+    try:
+        circles = tuple(parse_circle(c.text or "") for c in node.findall("cap:circle", _NS))
+    except ValueError as exc:
+        raise InvalidAlert(f"a circle is malformed: {exc}") from exc
+    return Area(_text(node, "cap:areaDesc"), geocodes, polygons, circles)
 
 
 def _main_info(root: etree._Element) -> etree._Element | None:

@@ -1,4 +1,4 @@
-"""Which of Hubei's 17 divisions a CAP alert's area covers, by geocode or by polygon. Pure.
+"""Which of Hubei's 17 divisions a CAP alert's area covers, by geocode, polygon or circle. Pure.
 
 - Geocode: a value that is an administrative code (GB/T 2260) of Hubei names a division by its
   prefix: 4201xx is Wuhan, 4228xx Enshi; the four directly governed county-level cities
@@ -6,7 +6,10 @@
 - Polygon: a CAP polygon ("lat,lon lat,lon ...", first point = last) covers a division when it
   contains the division's seat, or when its bounding box and the division's box (a square of
   the division's area centred on the seat) overlap and a polygon vertex lies inside that box.
-  This is deliberately coarse: a warning area is drawn generously, and a false "proposed" is
+- Circle: a CAP circle ("lat,lon radius_km") covers a division when it reaches the division's
+  box.
+
+This is deliberately coarse: a warning area is drawn generously, and a false "proposed" is
   cheap while a missed division is not.
 """
 
@@ -48,6 +51,7 @@ class Area:
     description: str
     geocodes: tuple[str, ...] = ()
     polygons: tuple[tuple[tuple[float, float], ...], ...] = ()
+    circles: tuple[tuple[float, float, float], ...] = ()  # (lat, lon, radius in km)
 
 
 def division_of_code(code: str) -> str | None:
@@ -69,6 +73,26 @@ def parse_polygon(text: str) -> tuple[tuple[float, float], ...]:
     if len(points) < 4 or points[0] != points[-1]:
         raise ValueError("a CAP polygon needs at least 4 points, the first equal to the last")
     return tuple(points)
+
+
+def parse_circle(text: str) -> tuple[float, float, float]:
+    """CAP's "lat,lon radius" (radius in km); ValueError if malformed."""
+    point, radius = text.split()
+    lat, lon = point.split(",")
+    circle = (float(lat), float(lon), float(radius))
+    if not circle[2] >= 0:
+        raise ValueError(f"a CAP circle's radius must be at least 0 km, not {radius}")
+    return circle
+
+
+def circle_covers(circle: tuple[float, float, float], division: Division) -> bool:
+    """The circle reaches the division's box: its nearest point lies within the radius."""
+    lat, lon, radius_km = circle
+    south, north, west, east = _box(division)
+    near_lat, near_lon = min(max(lat, south), north), min(max(lon, west), east)
+    dlat_km = (lat - near_lat) * 111.0
+    dlon_km = (lon - near_lon) * 111.0 * math.cos(math.radians(lat))
+    return math.hypot(dlat_km, dlon_km) <= radius_km
 
 
 def contains(ring: Sequence[tuple[float, float]], lat: float, lon: float) -> bool:
@@ -109,4 +133,8 @@ def divisions_covered(areas: Iterable[Area]) -> dict[str, str]:
             for division in DIVISION_BY_CODE.values():
                 if polygon_covers(ring, division):
                     matched.setdefault(division.code, "polygon")
+        for circle in area.circles:
+            for division in DIVISION_BY_CODE.values():
+                if circle_covers(circle, division):
+                    matched.setdefault(division.code, "circle")
     return dict(sorted(matched.items()))

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from events.cap import MAX_ALERT_BYTES, InvalidAlert, parse_alert
-from models.cap_area import Area, division_of_code, divisions_covered, parse_polygon
+from models.cap_area import (
+    Area,
+    division_of_code,
+    divisions_covered,
+    parse_circle,
+    parse_polygon,
+)
 from models.storm_policy import AlertAction, load_storm_policy
 
 SAMPLES = Path(__file__).parents[1] / "data" / "cap"
@@ -132,6 +138,38 @@ def test_a_polygon_needs_a_closed_ring() -> None:
 def test_a_polygon_far_from_hubei_covers_nothing() -> None:
     beijing = parse_polygon("39.8,116.2 40.0,116.2 40.0,116.5 39.8,116.5 39.8,116.2")
     assert divisions_covered([Area("北京", polygons=(beijing,))]) == {}
+
+
+def test_a_circle_covers_the_divisions_it_reaches_and_not_far_ones() -> None:
+    near_wuhan = divisions_covered([Area("武汉", circles=(parse_circle("30.5928,114.3055 5"),))])
+    assert near_wuhan["wuhan"] == "circle"
+    assert "ezhou" not in near_wuhan and "enshi" not in near_wuhan
+    wider = divisions_covered([Area("武汉周边", circles=(parse_circle("30.5928,114.3055 60"),))])
+    assert {"wuhan", "ezhou", "huangshi"} <= set(wider) and "enshi" not in wider
+    beijing = divisions_covered([Area("北京", circles=(parse_circle("39.9,116.4 50"),))])
+    assert beijing == {}
+
+
+@pytest.mark.parametrize("text", ["30.5,114.3", "30.5,114.3 -1", "30.5 114.3 5", "a,b 5"])
+def test_a_malformed_circle_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_circle(text)
+
+
+def test_an_alert_with_a_malformed_circle_is_invalid() -> None:
+    circled = sample("red-rainstorm-polygon.xml").replace(
+        b"</polygon>", b"</polygon><circle>30.3,112.2</circle>", 1
+    )
+    with pytest.raises(InvalidAlert, match="a circle is malformed"):
+        parse_alert(circled)
+
+
+def test_an_alert_with_a_circle_is_matched_by_it() -> None:
+    circled = sample("red-rainstorm-polygon.xml").replace(
+        b"</polygon>", b"</polygon><circle>31.0,110.5 5</circle>", 1
+    )
+    covered = divisions_covered(parse_alert(circled).areas)
+    assert covered["jingzhou"] == "polygon" and "circle" in covered.values()
 
 
 def test_a_division_named_twice_keeps_the_first_match() -> None:
