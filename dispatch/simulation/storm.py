@@ -137,22 +137,24 @@ def summarise(
     )
 
 
-def open_count(services: Services, prefix: str) -> int:
+def open_ids(services: Services, prefix: str) -> set[str]:
     """Incidents of the run still open: the run goes on until each has been resolved, so
     that every estimate can be held against what happened."""
     with services.reads() as session:
-        found = session.scalar(
-            select(func.count())
-            .where(IncidentRow.id.like(f"{prefix}%"))
-            .where(IncidentRow.state.in_(_OPEN_STATES))
+        return set(
+            session.scalars(
+                select(IncidentRow.id)
+                .where(IncidentRow.id.like(f"{prefix}%"))
+                .where(IncidentRow.state.in_(_OPEN_STATES))
+            )
         )
-    return int(found or 0)
 
 
-def record_first_estimates(services: Services, first: FirstEstimates, count: int) -> None:
+def record_first_estimates(services: Services, first: FirstEstimates) -> None:
     """The board's estimates of every open incident, kept for those not estimated yet (all
-    of the run at its first tick; later, any no team could be found for before)."""
-    if len(first.on_site) >= count:
+    of the run at its first tick; later, any no team could be found for before). A merged
+    report is never open, and never estimated: its master is."""
+    if open_ids(services, first.prefix) <= first.on_site.keys():
         return
     with services.reads() as session:
         now, routing = services.clock.now(), services.settings.routing
@@ -229,11 +231,11 @@ def run_simulation(
             await _until_stored(services, prefix, len(ids), time.monotonic() + timeout_s)
             while not finished:
                 await routing_caught_up()
-                record_first_estimates(services, first, len(ids))
+                record_first_estimates(services, first)
                 act_as_crews(services, habits, distances)
                 run_watchdog(services)  # the dispatcher also runs the sla-watchdog flow
                 acked, merged = answered_count(services, prefix)
-                done = acked + merged >= len(ids) and not open_count(services, prefix)
+                done = acked + merged >= len(ids) and not open_ids(services, prefix)
                 finished = done or time.monotonic() - started_real > timeout_s
                 if not finished:
                     clock.advance(minutes=step_min)
