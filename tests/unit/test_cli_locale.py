@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dispatch.entrypoints.cli.locale import (
+from dispatch.entrypoints.cli.i18n import (
     Language,
     division_name,
     label,

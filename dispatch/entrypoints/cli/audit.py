@@ -23,7 +23,7 @@ from dispatch.audit.pointintime import board_at
 from dispatch.audit.replay import ReplayError, kafka_entries, replay
 from dispatch.audit.source import read_snapshot
 from dispatch.audit.verify import Digest, read_head, verify_log
-from dispatch.entrypoints.cli.locale import division_name, headers, label, local_time, say
+from dispatch.entrypoints.cli.i18n import division_name, headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.views.timeline import incident_timeline
 

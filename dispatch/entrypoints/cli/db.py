@@ -8,7 +8,7 @@ from rich.console import Console
 from dispatch import bootstrap
 from dispatch.adapters.orm import make_engine
 from dispatch.adapters.schema_migrations import upgrade
-from dispatch.entrypoints.cli.locale import say
+from dispatch.entrypoints.cli.i18n import say
 
 db_app = typer.Typer(help="Database set-up.", no_args_is_help=True)
 console = Console()

@@ -9,7 +9,7 @@ from typing import Any
 
 from typer.core import TyperGroup
 
-from dispatch.entrypoints.cli.locale import Language, language
+from dispatch.entrypoints.cli.i18n import Language, language
 
 HELP_ZH: dict[str, str] = {
     "": "everycall：有呼必应、有难必帮。",

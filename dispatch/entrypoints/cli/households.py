@@ -12,7 +12,7 @@ from rich.console import Console
 
 from dispatch import bootstrap
 from dispatch.adapters.household_files import HouseholdImportError, load_households
-from dispatch.entrypoints.cli.locale import division_name, headers, say
+from dispatch.entrypoints.cli.i18n import division_name, headers, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.households import import_households
 from dispatch.views.households import list_households

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dispatch import bootstrap
-from dispatch.entrypoints.cli.locale import say
+from dispatch.entrypoints.cli.i18n import say
 from dispatch.views.ledger import Ledger, Month, read_ledger, team_exists
 from dispatch.views.ledger_files import write_csv, write_xlsx
 from dispatch.views.sla_report import report_time

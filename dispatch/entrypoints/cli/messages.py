@@ -1,6 +1,6 @@
 """The CLI's message catalogue: every message and table header, Chinese first, English beside.
 
-Keys are grouped by command; `{fields}` are filled by `locale.say`, and both languages of a
+Keys are grouped by command; `{fields}` are filled by `i18n.say`, and both languages of a
 key take the same fields (a unit test holds them to it). Values a person reads in tables
 (states, priorities, kinds, skills, roles) have Chinese labels in `VALUE_LABELS_ZH`; in English
 they are shown as the API spells them, so what is read is what one types.

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
-from dispatch.entrypoints.cli.locale import division_name, headers, label, local_time, say
+from dispatch.entrypoints.cli.i18n import division_name, headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer import incidents, reassignment, tasks
 from dispatch.service_layer.access import Caller, Role

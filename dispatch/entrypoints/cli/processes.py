@@ -10,7 +10,7 @@ import typer
 from dispatch import bootstrap
 from dispatch.config import Settings
 from dispatch.entrypoints.api.server import run_api_alone, run_serve
-from dispatch.entrypoints.cli.locale import say
+from dispatch.entrypoints.cli.i18n import say
 from dispatch.entrypoints.workers import (
     console,
     run_dispatcher_alone,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from dispatch import bootstrap
 from dispatch.adapters.orm import TeamRow
 from dispatch.adapters.registry_files import RegistryImportError, export_teams, load_teams
-from dispatch.entrypoints.cli.locale import (
+from dispatch.entrypoints.cli.i18n import (
     Language,
     division_name,
     headers,

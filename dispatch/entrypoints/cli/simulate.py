@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
-from dispatch.entrypoints.cli.locale import headers, say
+from dispatch.entrypoints.cli.i18n import headers, say
 from dispatch.simulation.crews import CrewHabits
 from dispatch.simulation.demo import print_summary as print_demo_summary
 from dispatch.simulation.demo import run_demo

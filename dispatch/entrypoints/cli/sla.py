@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
-from dispatch.entrypoints.cli.locale import division_name, say
+from dispatch.entrypoints.cli.i18n import division_name, say
 from dispatch.views.sla_report import SlaReport, build_report, report_time
 
 

@@ -13,7 +13,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
-from dispatch.entrypoints.cli.locale import say
+from dispatch.entrypoints.cli.i18n import say
 
 # Room a column needs at the least: its borders and padding, and a few cells of text.
 BORDER = 3

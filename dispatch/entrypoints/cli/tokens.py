@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from dispatch import bootstrap
-from dispatch.entrypoints.cli.locale import headers, label, local_time, say
+from dispatch.entrypoints.cli.i18n import headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.tokens import TokenError, issue_token, list_tokens, revoke_token

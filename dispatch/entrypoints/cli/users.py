@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from dispatch import bootstrap
-from dispatch.entrypoints.cli.locale import SHANGHAI, headers, label, local_time, say
+from dispatch.entrypoints.cli.i18n import SHANGHAI, headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.users import (
