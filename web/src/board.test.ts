@@ -151,3 +151,14 @@ describe("estimates on the board", () => {
     expect([older.eta_on_site, older.ert]).toEqual([null, null]);
   });
 });
+
+describe("clock times", () => {
+  it("reads the Shanghai clock past midnight as 00, not 24, in both languages", async () => {
+    const { locale, shanghaiTime } = await import("./i18n");
+    for (const language of ["zh-CN", "en"] as const) {
+      locale.value = language;
+      expect(shanghaiTime("2026-06-30T16:00:05Z")).toBe("00:00:05");
+    }
+    expect(shanghaiTime("2026-07-01T06:03:12Z")).toBe("14:03:12");
+  });
+});

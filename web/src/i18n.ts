@@ -154,7 +154,8 @@ const clockFormats = new Map<Locale, Intl.DateTimeFormat>();
 export function shanghaiTime(iso: string): string {
   let format = clockFormats.get(locale.value);
   if (!format) {
-    const options = { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false } as const;
+    // hourCycle h23, not hour12: false, which some engines read as h24 (midnight as 24:00:05)
+    const options = { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" } as const;
     format = new Intl.DateTimeFormat(locale.value, options);
     clockFormats.set(locale.value, format);
   }
