@@ -57,3 +57,16 @@ def test_every_everycall_service_waits_for_the_schema_migration(
     for service in ("api", "dispatcher", "watchdog"):
         waits = resolved["services"][service]["depends_on"]
         assert waits["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_every_api_replica_shares_the_rate_limits_in_redis_and_trusts_only_the_gateway(
+    resolved: dict[str, Any],
+) -> None:
+    api = resolved["services"]["api"]
+    assert api["environment"]["EVERYCALL_REDIS_URL"] == "redis://redis:6379/0"
+    assert api["environment"]["EVERYCALL_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert api["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert api["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+    assert not api.get("ports"), "a replica reachable beside the gateway must not trust *"
+    assert not resolved["services"]["redis"].get("ports")
