@@ -76,6 +76,9 @@ HELP_ZH: dict[str, str] = {
 
 # The options' and arguments' help, by its English text (the text in the code).
 OPTION_HELP_ZH: dict[str, str] = {
+    "a storm day: a CAP alert declares storm mode, a roster, reserves": (
+        "暴雨天：CAP 预警宣布暴雨模式，排班，预备队加入"
+    ),
     "a team member's team": "队员所在的队伍",
     "one team's id; every team if left out": "一支队伍的编号；不填则为全部队伍",
     "read the log's mirror on the everycall.audit topic instead": (
@@ -132,6 +135,9 @@ OPTION_HELP_ZH: dict[str, str] = {
         "到这个时间为止（ISO 8601；不带时区即 UTC）"
     ),
     "team rows to print, lowest SLA first; 0: all": "打印的队伍行数，SLA 最低的在前；0 为全部",
+    "the CAP 1.2 alert of --storm (relative: to here or the repo)": (
+        "--storm 使用的 CAP 1.2 预警（相对路径：相对当前目录或仓库）"
+    ),
     "the account to disable": "要停用的账号",
     "the account": "账号",
     "the database to audit (default: EVERYCALL_DATABASE_URL)": (

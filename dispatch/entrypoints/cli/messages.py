@@ -294,6 +294,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "everycall simulate：每个来电都有应答吗？",
         "everycall simulate: every call answered?",
     ),
+    "simulate.storm_title": (
+        "everycall simulate --storm：暴雨天，每个来电都有应答吗？",
+        "everycall simulate --storm: a storm day, every call answered?",
+    ),
     "simulate.written": ("摘要已写入 {path}", "summary written to {path}"),
     "process.stopped": ("{name} 已停止", "{name} stopped"),
 }
