@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from uuid import uuid4
 
@@ -33,6 +33,8 @@ PRIORITY_OF_KIND: dict[IncidentKind, Priority] = {
     IncidentKind.VULNERABLE_ASSISTANCE: Priority.HARDSHIP,
     IncidentKind.EQUIPMENT_CHECK: Priority.LOW,
 }
+# how a run makes its reports: (count, reported at, seed, run id) to incidents
+IncidentMaker = Callable[[int, datetime, int, str], list[Incident]]
 
 
 def simulated_incidents(
@@ -42,6 +44,7 @@ def simulated_incidents(
     seed: int = 7,
     spread_km: float = 8.0,
     run: str = "",
+    kind_weights: Mapping[IncidentKind, float] = KIND_WEIGHTS,
 ) -> list[Incident]:
     """`count` reports scattered around the teams' home bases, as a storm would bring them.
 
@@ -49,7 +52,7 @@ def simulated_incidents(
     """
     rng = random.Random(seed)
     prefix = f"sim-{run or uuid4().hex[:8]}"
-    kinds, weights = zip(*KIND_WEIGHTS.items(), strict=True)
+    kinds, weights = zip(*kind_weights.items(), strict=True)
     incidents = []
     for n in range(count):
         home = rng.choice(teams).home

@@ -35,7 +35,7 @@ from dispatch.simulation.estimate_error import (
     estimate_errors,
     what_happened,
 )
-from dispatch.simulation.load import publish_reports, simulated_incidents
+from dispatch.simulation.load import IncidentMaker, publish_reports, simulated_incidents
 from dispatch.views.estimates import compute_estimates
 from models.clock import ManualClock
 from models.hubei import hubei_registry
@@ -172,7 +172,7 @@ async def _until_stored(services: Services, prefix: str, count: int, limit: floa
         await asyncio.sleep(0.2)
 
 
-def _seed_if_empty(services: Services) -> list[Team]:
+def seed_if_empty(services: Services) -> list[Team]:
     with services.sessions.begin() as session:
         if not list_teams(session):
             replace_registry(session, hubei_registry(), services.clock.now())
@@ -188,15 +188,23 @@ def run_simulation(
     *,
     step_min: float = 2.5,
     timeout_s: float = 600.0,
+    run: str | None = None,
+    make_incidents: IncidentMaker | None = None,
 ) -> SimulationSummary:
-    """Seed the registry if empty, stream the storm, answer it, and summarise this run."""
+    """Seed the registry if empty, stream the storm, answer it, and summarise this run.
+
+    `make_incidents` makes the reports (default: scattered around all teams); `run` names
+    the run (its incidents' ids start with sim-<run>-), a fresh one by default."""
     from flows.dispatcher import queue_state, run_dispatcher  # Prefect loads only here
 
-    teams = _seed_if_empty(services)
+    teams = seed_if_empty(services)
     started_real, started_sim = time.monotonic(), clock.now()
-    run = uuid4().hex[:8]
+    run = run or uuid4().hex[:8]
     prefix = f"sim-{run}-"  # simulated_incidents names them so
-    storm = simulated_incidents(teams, incidents, started_sim, seed=habits.seed, run=run)
+    if make_incidents is None:
+        storm = simulated_incidents(teams, incidents, started_sim, seed=habits.seed, run=run)
+    else:
+        storm = make_incidents(incidents, started_sim, habits.seed, run)
     ids = [i.id for i in storm]
     console.print(
         f"{len(teams)} teams; {incidents} incidents through Kafka at {services.bootstrap_servers};"
