@@ -266,6 +266,21 @@ def weather_alert(services: Services) -> None:
     ingest_cap_alert(services, feed, xml)
 
 
+def team_story(services: Services) -> None:
+    """An admin adds a service story to T-EAST's public page."""
+    from dispatch.service_layer.stories import add_story
+    from models.story import StoryText
+
+    story = StoryText(
+        title="雨夜抢修",
+        body="暴雨中连夜恢复了小区供电。",
+        title_en="A night repair in the rain",
+        body_en="Power back to the estate overnight, in the rainstorm.",
+    )
+    _advance(services, 1)
+    add_story(services, "T-EAST", story, actor="user:admin.li")
+
+
 def _assigned(services: Services) -> list[tuple[str, str]]:
     """Open tasks with a team: (incident, team)."""
     from sqlalchemy import select
@@ -310,6 +325,7 @@ STEPS: list[tuple[str, Step]] = [
     ("a crew is told, once after a failure, and sees its task", notify_a_crew),
     ("the roster is imported, storm mode declared and ended", roster_and_storm),
     ("a weather alert proposes storm mode, once", weather_alert),
+    ("an admin adds a team's story", team_story),
     ("resolve the rest", resolve_all),
 ]
 
