@@ -154,27 +154,21 @@ def _locked(session: Session, division: str) -> StormModeRow | None:
 
 
 def _reserves(session: Session, division: str) -> list[str]:
+    """The division's reserve squads; a division with no teams at all is not one of ours."""
     known = session.scalar(select(TeamRow.id).where(TeamRow.region == division).limit(1))
     if known is None:
         raise NotFound(f"no teams in division {division}")
-    return list(
-        session.scalars(
-            select(TeamRow.id)
-            .where(TeamRow.region == division, TeamRow.reserve.is_(True))
-            .order_by(TeamRow.id)
-        )
-    )
+    return _reserve_ids(session, division)
+
+
+def _reserve_ids(session: Session, division: str) -> list[str]:
+    query = select(TeamRow.id).where(TeamRow.region == division, TeamRow.reserve.is_(True))
+    return list(session.scalars(query.order_by(TeamRow.id)))
 
 
 def _view(session: Session, row: StormModeRow | None) -> StormView:
     assert row is not None
-    reserves = list(
-        session.scalars(
-            select(TeamRow.id)
-            .where(TeamRow.region == row.division, TeamRow.reserve.is_(True))
-            .order_by(TeamRow.id)
-        )
-    )
+    reserves = _reserve_ids(session, row.division)
     return StormView(
         division=row.division,
         active=row.active,
