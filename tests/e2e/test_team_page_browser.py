@@ -5,15 +5,11 @@ every request that leaves 127.0.0.1 blocked. The screenshot goes to out/team-pag
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import uvicorn
 from playwright.sync_api import (
     Browser,
     Page,
@@ -24,13 +20,12 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.stories import add_story
-from events.broker import free_port
 from models.grid import cells_near
 from models.story import StoryText
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
+from tests.served_api import api_in_a_thread
 
 SHOTS = Path(__file__).resolve().parents[2] / "out"
 NAME = "国网湖北电力（武汉）共产党员服务队"
@@ -47,18 +42,8 @@ def base_url(services: Services) -> Iterator[str]:
     seed_teams(services, [served])
     story = StoryText(title="冒雨抢修保供电", body="暴雨夜里，队员们两小时恢复了全村供电。")
     add_story(services, "HB-WH-001", story, actor="admin")
-    port = free_port()
-    app = create_app(lambda: nullcontext(services), run_relay=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with api_in_a_thread(services) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ import asyncio
 import contextlib
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -18,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,10 +27,10 @@ from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
-from events.broker import free_port
 from tests.fuzz.test_api_fuzz import unlimited
 from tests.integration.spine_helpers import WUHAN, incident, seed_teams, team
 from tests.integration.test_lifecycle_support import route as route_reports
+from tests.served_api import api_in_a_thread
 
 REPORT = b'{"kind":"repair","latitude":%b,"longitude":%b,"address":"1 Road"}' % (
     str(WUHAN[0]).encode(),
@@ -113,24 +110,14 @@ def api(services: Services) -> Iterator[Api]:
         token = create_token(session, Role.DISPATCHER)
     assigned = incident(1, *WUHAN, fast.clock.now())
     route_reports(fast, [assigned])
-    port = free_port()
-    app = create_app(lambda: nullcontext(fast), run_relay=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
     auth = {"Authorization": f"Bearer {token}"}
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth, timeout=10)
-    try:
+    with (
+        api_in_a_thread(fast, log_level="error") as url,
+        httpx.Client(base_url=url, headers=auth, timeout=10) as client,
+    ):
         scope_app = create_app(lambda: nullcontext(fast), run_relay=False)
+        port = int(url.rsplit(":", 1)[1])
         yield Api(client, port, token.encode(), assigned.id, fast, scope_app)
-    finally:
-        client.close()
-        server.should_exit = True
-        thread.join(10)
 
 
 def staged(services: Services) -> tuple[int, ...]:

@@ -9,22 +9,19 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer import incidents
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.tokens import create_token
 from dispatch.views.log_tail import last_seq
-from events.broker import free_port
 from tests.integration.spine_helpers import WUHAN, incident, seed_teams, team
 from tests.integration.test_lifecycle_support import route
+from tests.served_api import api_in_a_thread
 
 DESK = Caller(Role.DISPATCHER, name="desk-1")
 
@@ -32,18 +29,8 @@ DESK = Caller(Role.DISPATCHER, name="desk-1")
 @pytest.fixture
 def base_url(services: Services) -> Iterator[str]:
     seed_teams(services, [team("team-a", *WUHAN)])
-    port = free_port()
-    app = create_app(lambda: nullcontext(services), run_relay=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with api_in_a_thread(services) as url:
+        yield url
 
 
 def bearer(services: Services, role: Role, team_id: str | None = None) -> dict[str, str]:

@@ -65,8 +65,10 @@ ADDED_BY_MIGRATIONS = frozenset(
 COLUMNS_ADDED_BY_MIGRATIONS = [("idempotency_keys", "answer")]  # a task move's first answer
 COLUMNS_ADDED_BY_MIGRATIONS += [  # a team's record in both languages
     ("teams", column)
-    for column in ("name_en", "leader_en", "roles", "grid_cells")
-    + ("branch", "branch_en", "intro", "intro_en")
+    for column in (
+        *("name_en", "leader_en", "roles", "grid_cells"),
+        *("branch", "branch_en", "intro", "intro_en"),
+    )
 ]
 
 

@@ -4,22 +4,18 @@ events of the team's own tasks, in order, and nothing of another team's."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import nullcontext
 
 import pytest
-import uvicorn
 
-from dispatch.entrypoints.api.app import create_app
 from dispatch.service_layer import tasks
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.services import Services
 from dispatch.views.log_tail import last_seq
-from events.broker import free_port
 from tests.integration.spine_helpers import WUHAN, incident, seed_teams, team
 from tests.integration.test_lifecycle_support import crew, route
 from tests.integration.test_live_stream import bearer, frames
+from tests.served_api import api_in_a_thread
 
 FAR = (WUHAN[0] + 0.5, WUHAN[1])  # team-b's patch
 
@@ -27,18 +23,8 @@ FAR = (WUHAN[0] + 0.5, WUHAN[1])  # team-b's patch
 @pytest.fixture
 def base_url(services: Services) -> Iterator[str]:
     seed_teams(services, [team("team-a", *WUHAN), team("team-b", *FAR)])
-    port = free_port()
-    app = create_app(lambda: nullcontext(services), run_relay=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with api_in_a_thread(services) as url:
+        yield url
 
 
 def test_a_team_hears_its_own_tasks_and_nothing_of_another_teams(
