@@ -1,6 +1,7 @@
 // The board's calls to everycall's API: the session cookie travels by itself; every change
 // carries the session's CSRF token.
 import type { OpenBoard } from "./board";
+import type { AlertsBoard, DutyBoard, StormView } from "./storm";
 
 export interface Person {
   username: string;
@@ -154,3 +155,9 @@ export const teams = (): Promise<TeamMark[]> => call("GET", "/teams");
 export const queue = (): Promise<Waiting[]> => call("GET", "/queue");
 export const report = (fields: Record<string, unknown>): Promise<{ id: string }> =>
   call("POST", "/incidents", fields);
+// storm mode, the weather alerts' proposals and the duty roster (storm.ts reads them)
+export const storms = (): Promise<StormView[]> => call("GET", "/storm");
+export const alertsBoard = (): Promise<AlertsBoard> => call("GET", "/alerts");
+export const rosterNow = (): Promise<DutyBoard> => call("GET", "/roster/now");
+export const declareStorm = (division: string, reason: string): Promise<StormView> =>
+  call("POST", `/storm/${encodeURIComponent(division)}`, { reason });
