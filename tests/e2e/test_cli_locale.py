@@ -84,3 +84,48 @@ def test_help_speaks_the_locales_language(registry_db: str) -> None:
     assert "服务队登记" in chinese and "服务队列表，附负荷和状态。" in chinese
     english = everycall(registry_db, {"LANG": "C.UTF-8"}, "teams", "--help")
     assert "The team registry" in english and "The teams, with their load and status." in english
+
+
+def header_of(out: str) -> list[str]:
+    line = next(line for line in out.splitlines() if line.startswith("┃"))
+    return [cell.strip() for cell in line.strip("┃").split("┃")]
+
+
+def test_roster_storm_and_stories_speak_the_locales_language(registry_db: str) -> None:
+    zh, en = {"LANG": "zh_CN.UTF-8"}, {"LANG": "C.UTF-8"}
+    duty = everycall(registry_db, zh, "roster", "now", "--division", "jingzhou")
+    assert header_of(duty)[:3] == ["队伍", "地区", "在岗"] and "北京时间" in duty
+    assert "HB-JZ-001" in duty and "荆州" in duty and "（无排班）" in duty
+    duty = everycall(registry_db, en, "roster", "now", "--division", "jingzhou")
+    assert header_of(duty)[:3] == ["team", "region", "on duty"] and "(no roster)" in duty
+
+    declared = everycall(
+        registry_db, zh, "storm", "declare", "jingzhou", "--reason", "暴雨红色预警"
+    )
+    assert declared.startswith("荆州：暴雨模式开启；预备队：")
+    status = everycall(registry_db, zh, "storm", "status")
+    assert header_of(status) == ["地区", "状态", "原因", "宣布", "来源"] and "开启" in status
+    status = everycall(registry_db, en, "storm", "status")
+    assert header_of(status) == ["region", "state", "reason", "declared", "source"]
+    assert "jingzhou" in status and "storm mode: 1 on" in status
+
+    added = everycall(
+        registry_db, zh, "stories", "add", "HB-JZ-001", "--title", "送电", "--body", "抗旱"
+    )
+    assert added.startswith("已添加服务故事：")
+    told = everycall(registry_db, zh, "stories", "list", "HB-JZ-001")
+    assert "HB-JZ-001 服务故事 1 篇（北京时间）" in told and "送电" in told
+    assert "stories: 1 (times in Asia/Shanghai)" in everycall(
+        registry_db, en, "stories", "list", "HB-JZ-001"
+    )
+
+
+def test_the_newer_commands_help_speaks_chinese(registry_db: str) -> None:
+    for group, text in [
+        ("roster", "现在谁在岗、下一班是谁（北京时间）。"),
+        ("storm", "结束该地区的暴雨模式：其预备队随之解除。"),
+        ("stories", "为队伍页面添加一篇故事"),
+    ]:
+        assert text in everycall(registry_db, {"LANG": "zh_CN.UTF-8"}, group, "--help")
+    english = everycall(registry_db, {"LANG": "C.UTF-8"}, "roster", "--help")
+    assert "Who is on duty now and who comes on next" in english

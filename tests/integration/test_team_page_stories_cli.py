@@ -21,6 +21,7 @@ from tests.integration.spine_helpers import team
 def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("EVERYCALL_DATABASE_URL", database_url)
     monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("EVERYCALL_LANG", "en")  # the messages below are read in English
     with bootstrap.database() as services, services.sessions.begin() as session:
         replace_registry(session, [team("HB-JZ-018", 30.33, 112.24)], services.clock.now())
     return CliRunner()

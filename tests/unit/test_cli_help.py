@@ -23,7 +23,7 @@ from dispatch.entrypoints.cli.main import app
 # The groups of this module's owner; others' groups may bring their own Chinese later.
 CORE = frozenset(
     {"db", "audit", "tokens", "users", "households", "incidents", "tasks", "teams"}
-    | {"grid", "sla", "ledger"}
+    | {"grid", "sla", "ledger", "roster", "storm", "stories"}
 )
 
 
@@ -79,6 +79,9 @@ def test_help_is_chinese_in_chinese_and_the_codes_own_in_english(
     assert chinese["queue"].help == HELP_ZH["queue"]
     region = next(p for p in chinese["teams list"].params if p.name == "region")
     assert region.help == "只看这个地区，例如 wuhan"
+    assert chinese["roster now"].help == HELP_ZH["roster now"]
+    reason = next(p for p in chinese["storm declare"].params if p.name == "reason")
+    assert reason.help == "原因，例如 暴雨红色预警"
 
 
 def _localised() -> Any:

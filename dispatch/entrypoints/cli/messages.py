@@ -300,6 +300,46 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "simulate.written": ("摘要已写入 {path}", "summary written to {path}"),
     "process.stopped": ("{name} 已停止", "{name} stopped"),
+    # everycall roster
+    "col.on_duty": ("在岗", "on duty"),
+    "col.current": ("本班", "current"),
+    "col.next": ("下一班", "next"),
+    "roster.imported": (
+        "已从 {path} 导入 {count} 个班次",
+        "imported {count} shifts from {path}",
+    ),
+    "roster.exported": ("已导出到 {path}", "exported to {path}"),
+    "roster.reserve": ("（预备队）", " (reserve)"),
+    "roster.no_roster": ("（无排班）", " (no roster)"),
+    "roster.title": (
+        "在岗 {on_duty} 支，不在岗 {off_duty} 支，{at}（北京时间）",
+        "{on_duty} on duty, {off_duty} off, at {at} (Asia/Shanghai)",
+    ),
+    # everycall storm
+    "col.reason": ("原因", "reason"),
+    "col.declared": ("宣布", "declared"),
+    "col.source": ("来源", "source"),
+    "storm.on": ("开启", "on"),
+    "storm.ended": ("已结束", "ended"),
+    "storm.said": (
+        "{division}：暴雨模式{state}；预备队：{reserves}",
+        "{division}: storm mode {state}; reserves: {reserves}",
+    ),
+    "storm.title": (
+        "暴雨模式：{count} 个地区开启（北京时间）",
+        "storm mode: {count} on (times in Asia/Shanghai)",
+    ),
+    # everycall stories
+    "stories.not_added": ("服务故事未添加：", "story not added:"),
+    "stories.no_team": ("没有该服务队：{team_id}", "no such team: {team_id}"),
+    "stories.added": (
+        "已添加服务故事：{story_id} → {team_id}",
+        "story added: {story_id} → {team_id}",
+    ),
+    "stories.title": (
+        "{team_id} 服务故事 {count} 篇（北京时间）",
+        "{team_id} stories: {count} (times in Asia/Shanghai)",
+    ),
 }
 
 VALUE_LABELS_ZH: dict[str, str] = {

@@ -7,11 +7,11 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
+from dispatch.entrypoints.cli.i18n import division_name, headers, local_time, say
 from dispatch.entrypoints.cli.ops import dispatcher_caller, services_or_exit
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.roster import (
@@ -26,7 +26,6 @@ from dispatch.service_layer.roster import (
 roster_app = typer.Typer(help="值班表 The duty roster: shifts per team.", no_args_is_help=True)
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # stored in UTC, shown as people in Hubei read it
 
 
 @roster_app.command("import")
@@ -39,11 +38,11 @@ def import_(
     try:
         shifts = read_roster(path.read_text(encoding="utf-8"), path.name)
     except (RosterFileError, OSError, UnicodeDecodeError) as error:
-        errors.print(f"[red]导入被拒，未作任何更改 import refused, nothing changed:[/red] {error}")
+        errors.print(f"[red]{say('import.refused')}[/red] {error}")
         raise typer.Exit(code=1) from error
     with services_or_exit() as services:
         count = import_shifts(services, dispatcher_caller(), shifts, source=path.name)
-    console.print(f"已导入 imported {count} 个班次 shifts from {path}")
+    console.print(say("roster.imported", count=count, path=path))
 
 
 @roster_app.command("export")
@@ -58,7 +57,7 @@ def export(
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
-        console.print(f"已导出 exported to {out}")
+        console.print(say("roster.exported", path=out))
 
 
 def _shown(shift: ShiftView | None) -> str:
@@ -68,7 +67,8 @@ def _shown(shift: ShiftView | None) -> str:
 
 
 def _local(at: datetime) -> str:
-    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    """Stored in UTC, shown as people in Hubei read it; the table's title names the zone."""
+    return local_time(at, "%m-%d %H:%M", zone=False)
 
 
 @roster_app.command("now")
@@ -82,18 +82,17 @@ def now(
     if as_json:
         typer.echo(json.dumps(board.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
-    headers = ("队 team", "地区 division", "在岗 on duty", "本班 current", "下一班 next")
+    shown = headers("col.team", "col.region", "col.on_duty", "col.current", "col.next")
     rows = [
         (
-            t.team_id + (" (预备队 reserve)" if t.reserve else ""),
-            t.region,
-            ("是 yes" if t.on_duty else "否 no") + ("" if t.rostered else " (无排班 no roster)"),
+            t.team_id + (say("roster.reserve") if t.reserve else ""),
+            division_name(t.region),
+            say("word.yes" if t.on_duty else "word.no")
+            + ("" if t.rostered else say("roster.no_roster")),
             _shown(t.current),
             _shown(t.next),
         )
         for t in board.teams
     ]
-    title = (
-        f"在岗 {board.on_duty} on duty, 不在岗 {board.off_duty} off, {_local(board.at)} 北京时间"
-    )
-    print_identifier_table(console, title, headers, rows)
+    title = say("roster.title", on_duty=board.on_duty, off_duty=board.off_duty, at=_local(board.at))
+    print_identifier_table(console, title, shown, rows)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
@@ -13,13 +12,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.i18n import local_time, say
 from dispatch.entrypoints.cli.ops import operator
 from dispatch.service_layer.stories import add_story
 from dispatch.views.team_stories import team_stories
 from models.errors import NotFound
 from models.story import StoryText
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 stories_app = typer.Typer(
     help="服务故事 A team's service stories, shown newest first on its public page.",
     no_args_is_help=True,
@@ -42,15 +41,15 @@ def add(
         story = StoryText(title=title, body=body, title_en=title_en, body_en=body_en)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        errors.print(f"[red]故事未添加 story not added:[/red] {escape(problems)}")
+        errors.print(f"[red]{say('stories.not_added')}[/red] {escape(problems)}")
         raise typer.Exit(code=2) from error
     try:
         with bootstrap.database() as services:
             added = add_story(services, team_id, story, actor=f"cli:{operator()}")
     except NotFound as error:
-        errors.print(f"[red]没有该服务队 no such team:[/red] {escape(team_id)}")
+        errors.print(f"[red]{say('stories.no_team', team_id=escape(team_id))}[/red]")
         raise typer.Exit(code=1) from error
-    console.print(f"已添加服务故事 story added: {added.story_id} → {escape(team_id)}")
+    console.print(say("stories.added", story_id=added.story_id, team_id=escape(team_id)))
 
 
 @stories_app.command("list")
@@ -64,7 +63,7 @@ def list_(
     if as_json:
         typer.echo(json.dumps([s.model_dump(mode="json") for s in told], ensure_ascii=False))
         return
-    console.print(f"{escape(team_id)} 服务故事 stories: {len(told)}")
+    console.print(say("stories.title", team_id=escape(team_id), count=len(told)))
     for story in told:
-        when = story.added_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        when = local_time(story.added_at, zone=False)
         console.print(f"{when}  {story.id}  {escape(story.title)}  ({escape(story.actor)})")

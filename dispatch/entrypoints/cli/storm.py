@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import json
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
+from dispatch.entrypoints.cli.i18n import (
+    Language,
+    division_name,
+    headers,
+    language,
+    local_time,
+    say,
+)
 from dispatch.entrypoints.cli.ops import dispatcher_caller, services_or_exit
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.storm import (
@@ -21,14 +28,23 @@ from dispatch.service_layer.storm import (
 
 storm_app = typer.Typer(help="暴雨模式 Storm mode per division.", no_args_is_help=True)
 console = Console()
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DivisionArgument = Annotated[str, typer.Argument(help="the division, e.g. jingzhou")]
 
 
+def _division(code: str) -> str:
+    """武汉 in Chinese; in English the code itself, as the commands' argument spells it."""
+    return division_name(code) if language() is Language.ZH else code
+
+
+def _state(view: StormView) -> str:
+    return say("storm.on" if view.active else "storm.ended")
+
+
 def _said(view: StormView) -> str:
-    state = "开启 on" if view.active else "已结束 ended"
-    reserves = ", ".join(view.reserves) or "-"
-    return f"{view.division}: 暴雨模式 storm mode {state}; 预备队 reserves: {reserves}"
+    reserves = say("word.separator").join(view.reserves) or "-"
+    return say(
+        "storm.said", division=_division(view.division), state=_state(view), reserves=reserves
+    )
 
 
 @storm_app.command("declare")
@@ -66,19 +82,18 @@ def status(
             json.dumps([v.model_dump(mode="json") for v in views], ensure_ascii=False, indent=2)
         )
         return
-    headers = ("地区 division", "状态 state", "原因 reason", "宣布 declared", "来源 source")
+    shown = headers("col.region", "col.state", "col.reason", "col.declared", "col.source")
     rows = [
         (
-            v.division,
-            "开启 on" if v.active else "已结束 ended",
+            _division(v.division),
+            _state(v),
             v.reason,
             "-"
             if v.declared_at is None
-            else f"{v.declared_at.astimezone(SHANGHAI):%m-%d %H:%M} {v.declared_by}",
+            else f"{local_time(v.declared_at, '%m-%d %H:%M', zone=False)} {v.declared_by}",
             v.source,
         )
         for v in views
     ]
-    print_identifier_table(
-        console, f"暴雨模式 storm mode: {sum(v.active for v in views)} on", headers, rows
-    )
+    title = say("storm.title", count=sum(v.active for v in views))
+    print_identifier_table(console, title, shown, rows)
