@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -47,7 +49,10 @@ def test_an_admin_adds_lists_resets_and_disables_people(cli: CliRunner) -> None:
     assert (person["username"], person["display_name"], person["role"]) == (
         "zhang.wei", "张伟", "dispatcher",
     )  # fmt: skip
-    assert not person["disabled"] and person["created_at"].endswith("+08:00")
+    assert not person["disabled"] and person["created_at"].endswith("+00:00")  # machines: UTC
+    created = datetime.fromisoformat(person["created_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    wide = cli.invoke(app, ["users", "list"], env={"COLUMNS": "200", "EVERYCALL_LANG": "zh"})
+    assert f"{created:%Y-%m-%d %H:%M} +08:00" in wide.output and "创建时间" in wide.output
     assert signs_in("zhang.wei", PASSWORD)
 
     fresh = "武汉长江-二桥-new"

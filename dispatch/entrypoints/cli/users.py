@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from dispatch import bootstrap
-from dispatch.entrypoints.cli.i18n import SHANGHAI, headers, label, local_time, say
+from dispatch.entrypoints.cli.i18n import headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.access import Role
 from dispatch.service_layer.users import (
@@ -108,8 +109,14 @@ def _as_json(person: UserInfo) -> dict[str, object]:
         "role": person.role.value,
         "team_id": person.team_id,
         "disabled": person.disabled,
-        "created_at": person.created_at.astimezone(SHANGHAI).isoformat(),
+        "created_at": _utc(person.created_at).isoformat(),
     }
+
+
+def _utc(moment: datetime) -> datetime:
+    """JSON is for machines: the stored UTC time, with its offset; a naive time is taken as
+    UTC, which is how the database keeps them. People read Shanghai time in the table."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @users_app.command("disable")
