@@ -111,26 +111,46 @@ def profile_url(team: Team, base_url: str) -> str:
 
 def profile_text(team: Team) -> str:
     """The card text, Chinese first with English beside: who the team is (亮身份), where it
-    serves and who answers for it (亮职责), and its promise (亮承诺)."""
-    area = division_name(team.region)
-    area_en = division_name(team.region, "en")
-    kind = "预备队 reserve squad" if team.reserve else "服务队 service team"
-    leader = team.leader or "未填写 not named"
-    if team.leader_en:
-        leader += f" ({team.leader_en})"
+    serves and who answers for it (亮职责), and its promise (亮承诺). Each line says it whole
+    in Chinese, then ` / ` and the same in English, so a reader of either reads one half."""
     skills = [s for s in Skill if s in team.skills]
     lines = [
         team.name,
         *([team.name_en] if team.name_en else []),
-        f"区域 Area: {area}" + (f" {area_en}" if area_en != area else ""),
-        f"队长 Leader: {leader}",
-        f"队员 {team.members} members (党员 {team.party_members} party members), {kind}",
-        *([f"支部 Branch: {team.branch}"] if team.branch else []),
-        f"服务 Skills: {'、'.join(SKILL_ZH[s] for s in skills)} ({', '.join(skills)})",
-        f"注册码 Registration code: {registration_code(team)}",
+        _beside(f"区域：{division_name(team.region)}", f"Area: {division_name(team.region, 'en')}"),
+        _beside(
+            f"队长：{team.leader or '未填写'}",
+            f"Leader: {team.leader_en or team.leader or 'not named'}",
+        ),
+        _beside(
+            f"队员 {team.members} 名（党员 {team.party_members} 名），"
+            + ("预备队" if team.reserve else "服务队"),
+            f"{team.members} members ({team.party_members} party members), "
+            + ("reserve squad" if team.reserve else "service team"),
+        ),
+        *(
+            [
+                _beside(
+                    f"支部（一队一支部）：{team.branch}", f"Branch: {team.branch_en or team.branch}"
+                )
+            ]
+            if team.branch
+            else []
+        ),
+        _beside(
+            f"服务：{'、'.join(SKILL_ZH[s] for s in skills)}",
+            f"Skills: {', '.join(s.replace('_', ' ') for s in skills)}",
+        ),
+        _beside(
+            f"注册码：{registration_code(team)}", f"Registration code: {registration_code(team)}"
+        ),
         SERVICE_PROMISE,
     ]
     return "\n".join(lines)
+
+
+def _beside(chinese: str, english: str) -> str:
+    return f"{chinese} / {english}"
 
 
 def profile_qr(team: Team, base_url: str) -> segno.QRCode:

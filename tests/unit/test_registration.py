@@ -87,10 +87,17 @@ def test_profile_text_names_the_team_its_area_and_the_promise_chinese_first() ->
         "国网湖北电力（武汉）共产党员服务队 第1队",
         "State Grid Hubei (Wuhan) Party-Member Service Team No. 1",
     ]
-    assert "区域 Area: 恩施土家族苗族自治州 Enshi Tujia and Miao Autonomous Prefecture" in text
-    assert "队长 Leader: 罗华 (Luo Hua)" in text
-    assert "队员 20 members (党员 14 party members), 预备队 reserve squad" in text
-    assert "服务 Skills: 供电抢修、抗灾救灾、扶弱助困、设备义诊" in text
+    lines = text.splitlines()
+    assert "区域：恩施土家族苗族自治州 / Area: Enshi Tujia and Miao Autonomous Prefecture" in lines
+    assert "队长：罗华 / Leader: Luo Hua" in lines
+    assert (
+        "队员 20 名（党员 14 名），预备队 / 20 members (14 party members), reserve squad" in lines
+    )
+    assert any(
+        line.startswith("服务：供电抢修、抗灾救灾、扶弱助困、设备义诊 / Skills: ") for line in lines
+    )
+    # every line after the names reads Chinese first: its English only after " / "
+    assert not any(line.split(" / ")[0].isascii() for line in lines[2:])
     assert registration_code(_team()) in text
     assert text.endswith(SERVICE_PROMISE)
     assert "有呼必应、有难必帮" in SERVICE_PROMISE
@@ -100,14 +107,14 @@ def test_profile_text_of_a_seeded_team_names_its_branch() -> None:
     team = next(t for t in hubei_registry() if t.id == "HB-SZ-001")
     text = profile_text(team)
     assert text.splitlines()[:2] == ["光满服务队", "Guangman Service Team"]
-    assert "队长 Leader: 左光满 (Zuo Guangman)" in text
-    assert "支部 Branch: 国网随州供电公司第1党支部" in text
+    assert "队长：左光满 / Leader: Zuo Guangman" in text
+    assert "支部（一队一支部）：国网随州供电公司第1党支部 / Branch: " in text
 
 
 def test_profile_text_falls_back_to_the_region_code_outside_hubei() -> None:
     text = profile_text(_team(region="elsewhere", name_en="", leader=""))
-    assert "区域 Area: elsewhere\n" in text
-    assert "队长 Leader: 未填写 not named" in text
+    assert "区域：elsewhere / Area: elsewhere\n" in text
+    assert "队长：未填写 / Leader: not named" in text
     assert text.splitlines()[1].startswith("区域")  # no English name: no empty line for it
 
 
