@@ -66,13 +66,13 @@ def run_demo(
     burst = simulated_incidents(teams, incidents, services.clock.now(), seed=seed)
     ids = [i.id for i in burst]
     console.print(
-        f"{len(teams)} teams on duty; reporting {incidents} incidents through Kafka "
-        f"at {services.bootstrap_servers}"
+        f"{len(teams)} 支队伍在岗，经 Kafka 上报 {incidents} 起诉求 · {len(teams)} teams on "
+        f"duty; reporting {incidents} incidents through Kafka at {services.bootstrap_servers}"
     )
     deadline = time.monotonic() + timeout_s
 
     with _progress(console) as progress:
-        bar = progress.add_task("answered", total=incidents)
+        bar = progress.add_task("已应答 answered", total=incidents)
 
         def done() -> bool:
             answered = _count_answered(services, ids)
@@ -163,13 +163,31 @@ def summarise(services: Services, ids: list[str]) -> DemoSummary:
     )
 
 
+# The summary's rows, Chinese first with the English beside: the demo is what a dispatch
+# center is shown first, and its figures are read by people, not only by scripts.
+MEASURE_ZH = {
+    "reported": "受理",
+    "assigned": "派出",
+    "merged": "并入附近工单",
+    "unassigned": "未派出",
+    "latency_ms_p50": "派单时延 p50（毫秒）",
+    "latency_ms_p95": "派单时延 p95（毫秒）",
+    "latency_ms_p99": "派单时延 p99（毫秒）",
+    "by_grid_owner": "网格责任队",
+    "by_spill_over": "跨区支援",
+    "by_nearest": "就近派单",
+    "by_rest_rotation": "轮休调配",
+    "by_queued_then_assigned": "排队后派出",
+}
+
+
 def print_summary(console: Console, summary: DemoSummary, json_path: Path | None) -> None:
-    table = Table(title="everycall demo: every call answered?")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
+    table = Table(title="everycall 演示：有呼必应？ · every call answered?")
+    table.add_column("指标 measure")
+    table.add_column("数值 value", justify="right")
     for name, value in summary.as_dict().items():
-        table.add_row(name.replace("_", " "), str(value))
+        table.add_row(f"{MEASURE_ZH.get(name, '')} {name.replace('_', ' ')}".strip(), str(value))
     console.print(table)
     if json_path is not None:
         json_path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n")
-        console.print(f"summary written to {json_path}")
+        console.print(f"汇总已写入 summary written to {json_path}")

@@ -42,4 +42,5 @@ def test_demo_assigns_every_incident_and_writes_its_summary(tmp_path: Path) -> N
     assert figures["assigned"] + figures["merged"] == 300
     assert figures["unassigned"] == 0
     assert 0 < figures["latency_ms_p50"] <= figures["latency_ms_p95"] <= figures["latency_ms_p99"]
-    assert "unassigned" in done.stdout and "latency ms p99" in done.stdout
+    assert "未派出 unassigned" in done.stdout  # Chinese first, English beside
+    assert "派单时延 p99（毫秒） latency ms p99" in done.stdout
