@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dispatch.adapters.orm import TeamRow
 from dispatch.entrypoints.api import stories
@@ -18,7 +18,8 @@ from dispatch.service_layer.services import Services
 from dispatch.views.team_record import read_team_record
 from dispatch.views.team_stories import team_stories
 from models.errors import NotFound
-from models.hubei import DIVISION_BY_CODE
+from models.hubei import DIVISION_BY_CODE, division_name
+from models.story import phone_numbers_in
 from models.team import Team
 
 # the answer differs by what the reader accepts (JSON or a page) and in which language
@@ -38,6 +39,16 @@ class TeamProfile(BaseModel):
     party_members: int
     skills: list[str]
     reserve: bool
+    # Chinese first with English beside, as on the page; personal phone numbers left out
+    name_en: str = Field(description="the team's name in English")
+    leader: str = Field(description="队长, in Chinese")
+    leader_en: str = Field(description="the leader's name in pinyin")
+    branch: str = Field(description="its paired party branch (一队一支部), in Chinese")
+    branch_en: str = Field(description="the branch in English")
+    intro: str = Field(description="a short introduction, in Chinese")
+    intro_en: str = Field(description="the introduction in English")
+    division_zh: str = Field(description="the division's official name in Chinese, e.g. 荆州市")
+    division_en: str = Field(description="the division's name in English, e.g. Jingzhou")
 
 
 def router() -> APIRouter:
@@ -112,4 +123,21 @@ def _profile(team: Team) -> TeamProfile:
         party_members=team.party_members,
         skills=sorted(team.skills),
         reserve=team.reserve,
+        name_en=team.name_en,
+        leader=_public(team.leader),
+        leader_en=_public(team.leader_en),
+        branch=_public(team.branch),
+        branch_en=_public(team.branch_en),
+        intro=_public(team.intro),
+        intro_en=_public(team.intro_en),
+        division_zh=division_name(team.region),
+        division_en=division_name(team.region, "en"),
     )
+
+
+def _public(text: str) -> str:
+    """Registry text fit for a public answer: a personal phone number an import carried is
+    left out, as on the page (only the 95598 hotline is offered)."""
+    for number in phone_numbers_in(text):
+        text = text.replace(number, "…")
+    return text
