@@ -20,8 +20,11 @@ COPY . .
 RUN pip install -c constraints.txt . \
  && rm -rf /app/build
 
+# The base image sets LANG=C.UTF-8, which the CLI would read as English; its users read
+# Chinese (EVERYCALL_LANG wins over LANG; set EVERYCALL_LANG=en to override).
 ENV PREFECT_HOME=/home/everycall/.prefect \
-    PREFECT_SERVER_ANALYTICS_ENABLED=false
+    PREFECT_SERVER_ANALYTICS_ENABLED=false \
+    EVERYCALL_LANG=zh
 
 USER everycall
 WORKDIR /home/everycall
