@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { locale } from "./i18n";
 import {
   type AlertsBoard, type DutyBoard, type LoggedAlert, type StormView, type TeamDuty,
-  activeStorms, both, declareReason, declaredBy, divisionBoth, divisionName, dutyByDivision, openProposals,
+  activeStorms, both, declareReason, declaredBy, divisionBoth, divisionName, dutyByDivision, nextChangeAt, openProposals,
 } from "./storm";
 
 function storm(division: string, extra: Partial<StormView> = {}): StormView {
@@ -88,5 +88,7 @@ describe("the duty panel", () => {
     expect(wuhan.offDuty).toBe(1);
     expect(wuhan.changes.map((c) => [c.team_id, c.change])).toEqual([["b", "on"], ["a", "off"]]);
     expect(dutyByDivision(board, 1)[1].changes).toHaveLength(1);
+    expect(nextChangeAt(board)).toBe("2026-07-01T04:00:00Z"); // b comes on before a goes off
+    expect(nextChangeAt({ ...board, teams: [team("c", "wuhan")] })).toBeNull();
   });
 });

@@ -173,3 +173,15 @@ export function dutyByDivision(board: DutyBoard, changesPerDivision = 3): Divisi
 export function both(key: MessageKey): string {
   return `${allMessages["zh-CN"][key]} ${allMessages.en[key]}`;
 }
+
+/** The first shift change after the board's moment: the duty panel reads the roster again
+ * then, since a shift starting or ending logs no event. */
+export function nextChangeAt(board: DutyBoard): string | null {
+  const after = board.at;
+  const moments = board.teams
+    .map(changeOf)
+    .filter((c): c is ShiftChange => c !== null && c.at > after)
+    .map((c) => c.at)
+    .sort();
+  return moments[0] ?? null;
+}
