@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.e2e.test_board_accessibility import axe_violations
 from tests.e2e.test_board_browser import (
     LIVE_WITHIN_MS,
     SHOTS,
@@ -54,6 +55,7 @@ def test_storm_mode_shows_live_and_only_a_dispatcher_may_declare_it(
     proposals = auditor.get_by_test_id("storm-proposals")
     expect(proposals).to_contain_text("孝感市", timeout=LIVE_WITHIN_MS)
     expect(proposals.get_by_role("button")).to_have_count(0)  # auditors only read
+    assert axe_violations(board) == [], "the board with a proposal"
 
     declare.click()
     banner = board.get_by_test_id("storm-banner")
@@ -84,6 +86,7 @@ def test_storm_mode_shows_live_and_only_a_dispatcher_may_declare_it(
     duty = board.get_by_test_id("duty")
     duty.locator("summary").click()
     expect(duty.locator('tr[data-division="jingzhou"]')).to_contain_text("荆州市")
+    assert axe_violations(board) == [], "the board in storm mode, the duty panel open"
     SHOTS.mkdir(exist_ok=True)
     board.screenshot(path=str(SHOTS / "storm-board.png"), full_page=True)
 
