@@ -13,7 +13,15 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Request,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from tests.e2e.test_serve import WUHAN, Served, served
 
@@ -54,9 +62,8 @@ def people(served: Served) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-def offline_page(browser: Browser, left: list[str]) -> Page:
-    """A fresh browser profile whose requests beyond 127.0.0.1 are blocked and remembered."""
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+def keep_local(context: BrowserContext, left: list[str]) -> None:
+    """Block every request of `context` beyond 127.0.0.1, remembering it in `left`."""
 
     def only_local(route: Route, request: Request) -> None:
         if urlparse(request.url).hostname in ("127.0.0.1", "localhost"):
@@ -66,6 +73,12 @@ def offline_page(browser: Browser, left: list[str]) -> Page:
             route.abort()
 
     context.route("**/*", only_local)
+
+
+def offline_page(browser: Browser, left: list[str]) -> Page:
+    """A fresh browser profile whose requests beyond 127.0.0.1 are blocked and remembered."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    keep_local(context, left)
     return context.new_page()
 
 

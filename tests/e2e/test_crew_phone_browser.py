@@ -11,16 +11,16 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.e2e.test_board_browser import (
     LIVE_WITHIN_MS,
     SHOTS,
     browser,
+    keep_local,
     offline_page,
     people,
     sign_in,
@@ -54,15 +54,7 @@ def phone_page(browser: Browser, left: list[str]) -> tuple[BrowserContext, Page]
         geolocation={"latitude": BASE[0] + 0.01, "longitude": BASE[1], "accuracy": 15},
         permissions=["geolocation", "notifications"],
     )
-
-    def only_local(route: Route, request: Request) -> None:
-        if urlparse(request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            left.append(request.url)
-            route.abort()
-
-    context.route("**/*", only_local)
+    keep_local(context, left)
     return context, context.new_page()
 
 

@@ -7,14 +7,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import (
     Browser,
     Page,
-    Request,
-    Route,
     ViewportSize,
     expect,
     sync_playwright,
@@ -24,6 +21,7 @@ from dispatch.service_layer.services import Services
 from dispatch.service_layer.stories import add_story
 from models.grid import cells_near
 from models.story import StoryText
+from tests.e2e.test_board_browser import keep_local
 from tests.integration.spine_helpers import WUHAN, seed_teams, team
 from tests.served_api import api_in_a_thread
 
@@ -59,15 +57,7 @@ def browser() -> Iterator[Browser]:
 
 def phone_page(browser: Browser, left: list[str], locale: str) -> Page:
     context = browser.new_context(viewport=PHONE, locale=locale, is_mobile=True, has_touch=True)
-
-    def only_local(route: Route, request: Request) -> None:
-        if urlparse(request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            left.append(request.url)
-            route.abort()
-
-    context.route("**/*", only_local)
+    keep_local(context, left)
     return context.new_page()
 
 
