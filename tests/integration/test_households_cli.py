@@ -62,7 +62,9 @@ def test_a_second_file_updates_households_by_account_and_adds_new_ones(
     cli: CliRunner, tmp_path: Path
 ) -> None:
     assert run(cli, "households", "import", str(SAMPLE))[0] == 0
-    later = tmp_path / "later.csv"
+    deep = tmp_path / ("a-folder-name-long-enough-to-pass-eighty-columns-" * 2)
+    deep.mkdir()
+    later = deep / "later.csv"
     later.write_text(
         HEADER
         + "9900000003,荆州市沙市区北京中路20号,jingzhou,是,新登记 newly registered\n"
@@ -71,6 +73,7 @@ def test_a_second_file_updates_households_by_account_and_adds_new_ones(
     )
     code, out = run(cli, "households", "import", str(later))
     assert code == 0 and "1 added" in out and "1 updated" in out, out
+    assert str(later) in out  # the message stays one line in a pipe: the path whole, to copy
     everyone = listed(cli)
     assert len(everyone) == 7
     assert everyone["9900000003"]["hardship"] is True

@@ -11,7 +11,7 @@ from dispatch.adapters.schema_migrations import upgrade
 from dispatch.entrypoints.cli.i18n import say
 
 db_app = typer.Typer(help="Database set-up.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 
 @db_app.command("upgrade")

@@ -22,7 +22,7 @@ households_app = typer.Typer(
     help="困难户登记 The hardship register: households by account number (户号).",
     no_args_is_help=True,
 )
-console = Console()
+console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)  # a whole line to grep for
 
 

@@ -23,7 +23,7 @@ ledger_app = typer.Typer(
     help="工作台账 The teams' work ledger, per team and month (Asia/Shanghai).",
     no_args_is_help=True,
 )
-console = Console(stderr=True)  # stdout stays clean for scripts
+console = Console(stderr=True, soft_wrap=True)  # stdout stays clean for scripts
 
 
 class FileFormat(StrEnum):

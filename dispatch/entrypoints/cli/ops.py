@@ -30,8 +30,8 @@ from models.incident import AreaClass, IncidentKind, IncidentState, Priority, Re
 
 incidents_app = typer.Typer(help="Report, show and list incidents.", no_args_is_help=True)
 tasks_app = typer.Typer(help="What a team does with its task.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 TeamOption = Annotated[str, typer.Option(help="the team acting on its own task")]
 IdArgument = Annotated[str, typer.Argument(help="the incident id")]

@@ -39,7 +39,7 @@ from models.team import SKILL_ZH, Skill
 
 teams_app = typer.Typer(help="The team registry: import, export, list, show, QR codes.")
 grid_app = typer.Typer(help="The service grid: which team answers for which cell.")
-console = Console()
+console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)  # a whole line to grep for
 
 DEFAULT_PROFILE_BASE = "https://everycall.example"

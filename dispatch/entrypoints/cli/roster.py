@@ -24,7 +24,7 @@ from dispatch.service_layer.roster import (
 )
 
 roster_app = typer.Typer(help="值班表 The duty roster: shifts per team.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 

@@ -20,7 +20,7 @@ from dispatch.simulation.storm import SimulationSummary, run_simulation
 from dispatch.simulation.storm_day import DEFAULT_ALERT, alert_file, run_storm_day
 from models.clock import ManualClock
 
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def print_summary(
@@ -60,7 +60,7 @@ def simulate(
     ] = Path(DEFAULT_ALERT),
 ) -> None:
     """Stream a storm, let simulated crews answer (some ignore tasks), watch every SLA."""
-    console = Console()
+    console = Console(soft_wrap=True)
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     alert_xml = _read_alert(storm_alert) if storm else b""
     with bootstrap.running(clock=clock) as services:

@@ -124,9 +124,9 @@ def report(
     teams: Annotated[int, typer.Option(help="team rows to print, lowest SLA first; 0: all")] = 20,
 ) -> None:
     """Per region and team: calls, answers, time to acknowledge and arrive, SLA, unanswered."""
-    console = Console()
+    console = Console(soft_wrap=True)
     if not console.is_terminal:
-        console = Console(width=150)  # a file or a pipe: room for every column
+        console = Console(width=150, soft_wrap=True)  # a file or a pipe: room for every column
     with bootstrap.database() as services, services.reads() as session:
         built = build_report(session, report_time(session, services.clock.now()))
     print_report(console, built, teams)

@@ -27,7 +27,7 @@ from dispatch.service_layer.storm import (
 )
 
 storm_app = typer.Typer(help="暴雨模式 Storm mode per division.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 DivisionArgument = Annotated[str, typer.Argument(help="the division, e.g. jingzhou")]
 
 

@@ -17,8 +17,8 @@ tokens_app = typer.Typer(
     help="API tokens for the dispatch center, the teams, auditors and admins.",
     no_args_is_help=True,
 )
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @tokens_app.command("create")

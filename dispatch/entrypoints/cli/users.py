@@ -29,8 +29,8 @@ users_app = typer.Typer(
     help="人员账号 People's accounts: dispatchers, auditors, admins and team members.",
     no_args_is_help=True,
 )
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="read the password from stdin (for scripts)")
