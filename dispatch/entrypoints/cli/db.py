@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
 from dispatch import bootstrap
 from dispatch.adapters.orm import make_engine
 from dispatch.adapters.schema_migrations import upgrade
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import say
 
 db_app = typer.Typer(help="Database set-up.", no_args_is_help=True)
-console = Console(soft_wrap=True)
+console = message_console()
 
 
 @db_app.command("upgrade")

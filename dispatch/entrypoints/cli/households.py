@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from dispatch import bootstrap
 from dispatch.adapters.household_files import HouseholdImportError, load_households
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import division_name, headers, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.households import import_households
@@ -22,8 +22,8 @@ households_app = typer.Typer(
     help="困难户登记 The hardship register: households by account number (户号).",
     no_args_is_help=True,
 )
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)  # a whole line to grep for
+console = message_console()
+errors = message_console(stderr=True)  # a whole line to grep for
 
 
 @households_app.command("import")

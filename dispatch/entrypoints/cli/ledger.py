@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import say
 from dispatch.views.ledger import Ledger, Month, read_ledger, team_exists
 from dispatch.views.ledger_files import write_csv, write_xlsx
@@ -23,7 +23,7 @@ ledger_app = typer.Typer(
     help="工作台账 The teams' work ledger, per team and month (Asia/Shanghai).",
     no_args_is_help=True,
 )
-console = Console(stderr=True, soft_wrap=True)  # stdout stays clean for scripts
+console = message_console(stderr=True)  # stdout stays clean for scripts
 
 
 class FileFormat(StrEnum):

@@ -14,10 +14,10 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import division_name, headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer import incidents, reassignment, tasks
@@ -30,8 +30,8 @@ from models.incident import AreaClass, IncidentKind, IncidentState, Priority, Re
 
 incidents_app = typer.Typer(help="Report, show and list incidents.", no_args_is_help=True)
 tasks_app = typer.Typer(help="What a team does with its task.", no_args_is_help=True)
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+console = message_console()
+errors = message_console(stderr=True)
 
 TeamOption = Annotated[str, typer.Option(help="the team acting on its own task")]
 IdArgument = Annotated[str, typer.Argument(help="the incident id")]

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from sqlalchemy import select
 
 from dispatch import bootstrap
 from dispatch.adapters.orm import TeamRow
 from dispatch.adapters.registry_files import RegistryImportError, export_teams, load_teams
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import (
     Language,
     division_name,
@@ -39,8 +39,8 @@ from models.team import SKILL_ZH, Skill
 
 teams_app = typer.Typer(help="The team registry: import, export, list, show, QR codes.")
 grid_app = typer.Typer(help="The service grid: which team answers for which cell.")
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)  # a whole line to grep for
+console = message_console()
+errors = message_console(stderr=True)  # a whole line to grep for
 
 DEFAULT_PROFILE_BASE = "https://everycall.example"
 IdArgument = Annotated[str, typer.Argument(help="the team id, e.g. HB-WH-001")]

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import division_name, headers, local_time, say
 from dispatch.entrypoints.cli.ops import dispatcher_caller, services_or_exit
 from dispatch.entrypoints.cli.tables import print_identifier_table
@@ -24,8 +24,8 @@ from dispatch.service_layer.roster import (
 )
 
 roster_app = typer.Typer(help="值班表 The duty roster: shifts per team.", no_args_is_help=True)
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+console = message_console()
+errors = message_console(stderr=True)
 
 
 @roster_app.command("import")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import headers, say
 from dispatch.simulation.crews import CrewHabits
 from dispatch.simulation.demo import print_summary as print_demo_summary
@@ -20,7 +21,7 @@ from dispatch.simulation.storm import SimulationSummary, run_simulation
 from dispatch.simulation.storm_day import DEFAULT_ALERT, alert_file, run_storm_day
 from models.clock import ManualClock
 
-console = Console(soft_wrap=True)
+console = message_console()
 
 
 def print_summary(
@@ -60,7 +61,7 @@ def simulate(
     ] = Path(DEFAULT_ALERT),
 ) -> None:
     """Stream a storm, let simulated crews answer (some ignore tasks), watch every SLA."""
-    console = Console(soft_wrap=True)
+    console = message_console()
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     alert_xml = _read_alert(storm_alert) if storm else b""
     with bootstrap.running(clock=clock) as services:

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import division_name, say
 from dispatch.views.sla_report import SlaReport, build_report, report_time
 
@@ -124,9 +125,9 @@ def report(
     teams: Annotated[int, typer.Option(help="team rows to print, lowest SLA first; 0: all")] = 20,
 ) -> None:
     """Per region and team: calls, answers, time to acknowledge and arrive, SLA, unanswered."""
-    console = Console(soft_wrap=True)
+    console = message_console()
     if not console.is_terminal:
-        console = Console(width=150, soft_wrap=True)  # a file or a pipe: room for every column
+        console = message_console(width=150)  # a file or a pipe: room for every column
     with bootstrap.database() as services, services.reads() as session:
         built = build_report(session, report_time(session, services.clock.now()))
     print_report(console, built, teams)

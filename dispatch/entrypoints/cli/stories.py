@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import local_time, say
 from dispatch.entrypoints.cli.ops import operator
 from dispatch.service_layer.stories import add_story
@@ -23,8 +23,8 @@ stories_app = typer.Typer(
     help="服务故事 A team's service stories, shown newest first on its public page.",
     no_args_is_help=True,
 )
-console = Console(soft_wrap=True)  # a story id is copied whole, never wrapped
-errors = Console(stderr=True, soft_wrap=True)
+console = message_console()  # a story id is copied whole, never wrapped
+errors = message_console(stderr=True)
 TeamArgument = Annotated[str, typer.Argument(help="the team id, e.g. HB-WH-001")]
 
 

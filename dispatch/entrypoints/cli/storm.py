@@ -7,8 +7,8 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import (
     Language,
     division_name,
@@ -27,7 +27,7 @@ from dispatch.service_layer.storm import (
 )
 
 storm_app = typer.Typer(help="暴雨模式 Storm mode per division.", no_args_is_help=True)
-console = Console(soft_wrap=True)
+console = message_console()
 DivisionArgument = Annotated[str, typer.Argument(help="the division, e.g. jingzhou")]
 
 

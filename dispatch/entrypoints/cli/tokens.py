@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.access import Role
@@ -17,8 +17,8 @@ tokens_app = typer.Typer(
     help="API tokens for the dispatch center, the teams, auditors and admins.",
     no_args_is_help=True,
 )
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+console = message_console()
+errors = message_console(stderr=True)
 
 
 @tokens_app.command("create")

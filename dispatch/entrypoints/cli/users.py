@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.service_layer.access import Role
@@ -29,8 +29,8 @@ users_app = typer.Typer(
     help="人员账号 People's accounts: dispatchers, auditors, admins and team members.",
     no_args_is_help=True,
 )
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+console = message_console()
+errors = message_console(stderr=True)
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="read the password from stdin (for scripts)")
