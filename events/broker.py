@@ -1,8 +1,9 @@
 """The embedded development broker: Tansu (Kafka protocol) on a free loopback port.
 
-A free port is picked, then bound by the broker process: another process may take it in
-between. So the broker counts as ready only once the socket listening on its port is its own
-(Linux: /proc), and a broker on a port picked here starts again on another when it lost it.
+A free port is picked (below the kernel's ephemeral range, see `free_port`), then bound by
+the broker process: another process may take it in between. So the broker counts as ready
+only once the socket listening on its port is its own (Linux: /proc), and a broker on a port
+picked here starts again on another when it lost it.
 """
 
 from __future__ import annotations
@@ -11,18 +12,52 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 READY_TIMEOUT_S = 10.0
 PORT_ATTEMPTS = 5
 TCP_LISTEN = "0A"  # the state column of /proc/net/tcp
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
+LOWEST_PICKED_PORT = 20000  # above the well-known and common service ports
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands out for outbound connections and `bind(0)`."""
+    try:
+        return int(Path(EPHEMERAL_RANGE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _port_candidates() -> Iterator[int]:
+    """Ports below the ephemeral range, from an offset of this process's own, never repeated.
+
+    `bind(0)` draws from the range outbound connections use: a port probed there can be taken
+    by any client's connection before the server binds it, and two probes in a row may return
+    the same port. Below that range only listeners compete, and each process walks its own way.
+    """
+    floor = _ephemeral_floor()
+    span = floor - LOWEST_PICKED_PORT
+    start = (os.getpid() * 7919) % span
+    for step in range(span):
+        yield LOWEST_PICKED_PORT + (start + step) % span
+
+
+_candidates = _port_candidates()
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port free now and not returned before by this process."""
+    for port in _candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port left below the ephemeral range")
 
 
 def listening_inodes(port: int) -> set[int] | None:

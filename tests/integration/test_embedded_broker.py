@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from events.broker import EmbeddedBroker, PortTaken, listener_owner
+from events.broker import EmbeddedBroker, PortTaken, free_port, listener_owner
 from events.kafka import ensure_topics
 
 
@@ -49,3 +50,20 @@ def test_listener_owner_tells_this_process_from_another(squatter: int) -> None:
     with EmbeddedBroker() as broker:
         assert listener_owner(os.getpid(), broker.port) is False
         assert broker.pid is not None and listener_owner(broker.pid, squatter) is False
+
+
+def test_picked_ports_never_repeat_and_lie_below_the_ephemeral_range() -> None:
+    """Outbound connections and `bind(0)` draw from the ephemeral range: a port picked there
+    could be taken before its server binds it, and two picks in a row could be the same."""
+    floor = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    picked = [free_port() for _ in range(200)]
+    assert len(set(picked)) == len(picked)
+    assert all(1024 < port < floor for port in picked)
+
+
+def test_a_port_held_by_a_listener_is_not_picked() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", free_port() + 1))  # the next candidate, as a rule
+        held.listen()
+        taken = int(held.getsockname()[1])
+        assert taken not in [free_port() for _ in range(5)]
