@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import StormModeRow, TeamRow
@@ -25,6 +25,7 @@ from models.storm import DutyConditions
 from models.storm_policy import StormPolicy, load_storm_policy
 
 DISPATCHER_SOURCE = "dispatcher"
+STORM_LOCK_SPACE = 7274  # advisory lock keys (this, division hash): storm mode per division
 
 
 @cache
@@ -149,7 +150,18 @@ def _policy_of_row(text: str) -> StormPolicy:
 
 
 def _locked(session: Session, division: str) -> StormModeRow | None:
+    """The division's storm row, with the division locked for this transaction.
+
+    A division's first declaration has no row to lock: on PostgreSQL two at once both found
+    none, and the later one failed on its insert. So the division's name is locked there too
+    (an advisory lock, until commit); SQLite's BEGIN IMMEDIATE serializes them already.
+    """
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:division))"),
+            {"space": STORM_LOCK_SPACE, "division": division},
+        )
     return session.get(StormModeRow, division, with_for_update=True, populate_existing=True)
 
 

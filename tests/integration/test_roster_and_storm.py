@@ -6,6 +6,9 @@ and a replay of it all equal to the live tables."""
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -259,3 +262,31 @@ def test_a_replay_equals_the_live_tables_after_roster_and_storm(services: Servic
     result = replay_live(services)
     assert result.compared and not result.board.unprojected
     assert result.differences == [], result.differences[:5]
+
+
+def test_two_declarations_at_once_make_one_storm_and_a_clear_refusal(services: Services) -> None:
+    """The first declaration in a division finds no row to lock: without a lock of its own,
+    two at once both decided, and the later one failed on its insert (a 500) or logged a
+    second storm.declared."""
+    divisions = [f"d{n}" for n in range(6)]
+    seed_teams(services, [team(f"t-{d}", 112.40, region=d) for d in divisions])
+    attempts = [d for d in divisions for _ in range(4)]
+    start = threading.Barrier(len(attempts))
+
+    def declare(division: str) -> str:
+        start.wait()
+        try:
+            declare_storm_mode(services, ZHANG, division, "rainstorm")
+        except InvalidTransition:
+            return "refused"
+        return "declared"
+
+    with ThreadPoolExecutor(len(attempts)) as pool:
+        outcomes = list(pool.map(declare, attempts))
+
+    assert Counter(outcomes) == {"declared": len(divisions), "refused": 3 * len(divisions)}
+    with services.reads() as session:
+        declared = session.scalars(
+            select(LoggedEvent.type).where(LoggedEvent.type == "storm.declared")
+        ).all()
+    assert len(declared) == len(divisions)
