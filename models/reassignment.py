@@ -22,6 +22,11 @@ _WORDS: dict[str, tuple[str, str]] = {
     Unfit.UNAVAILABLE.value: ("当前不可派（{status}）", "not available ({status})"),
     Unfit.FULL.value: ("任务已满（{load}/{capacity}）", "full ({load}/{capacity} tasks)"),
     Unfit.LACKS_SKILL.value: ("不具备所需技能 {skill}", "lacks the skill {skill}"),
+    Unfit.OFF_DUTY.value: ("不在值班时段", "off duty by the roster"),
+    Unfit.RESERVE.value: (
+        "预备队待命（本区未启动防汛应急）",
+        "a reserve squad on standby (no storm mode in its division)",
+    ),
     CURRENT_TEAM: ("正承担此工单", "has the incident now"),
 }
 
@@ -63,7 +68,8 @@ class TeamCandidate(BaseModel):
     has_skill: bool
     eligible: bool
     problem: str | None = Field(
-        description="unavailable, full, lacks_skill or current_team; none when eligible"
+        description="unavailable, full, lacks_skill, off_duty, reserve_standby or "
+        "current_team; none when eligible"
     )
     why_not: str = Field(description="the problem in Chinese and English; empty when eligible")
     excluded: str | None = Field(

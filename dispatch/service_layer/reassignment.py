@@ -15,6 +15,7 @@ from dispatch.service_layer.access import Caller, check_dispatcher
 from dispatch.service_layer.clocks import ClockValues, facts_of, policy_of, snapshot, target_of
 from dispatch.service_layer.lifecycle import clock_effects, next_attempt, run_command
 from dispatch.service_layer.services import Services
+from dispatch.service_layer.storm import conditions_at
 from dispatch.service_layer.team_pool import exclusions, state_of
 from dispatch.service_layer.unit_of_work import Commands
 from dispatch.views.board import IncidentView
@@ -50,9 +51,12 @@ def candidates(services: Services, incident_id: str, limit: int = 100) -> list[T
 def ranked_for(
     session: Session, incident: IncidentRow, policy: RoutingPolicy, now: datetime
 ) -> list[TeamCandidate]:
-    """Every team for the incident, measured as routing measures it."""
+    """Every team for the incident, measured as routing measures it: under the roster and
+    storm mode too (off-duty teams and reserves on standby cannot be chosen; a storm's
+    capacity per team applies)."""
     rows = list(session.scalars(select(TeamRow).order_by(TeamRow.id)))
-    pool = TeamPool([state_of(row) for row in rows], now, policy)
+    duty = conditions_at(session, now)
+    pool = TeamPool([duty.apply(state_of(r), r.region, r.reserve) for r in rows], now, policy)
     kind, area = IncidentKind(incident.kind), AreaClass(incident.area_class)
     assessed = pool.assess(incident.latitude, incident.longitude, kind, area)
     facts = {r.id: TeamFacts(r.name, r.region, r.status, r.active_tasks, r.capacity) for r in rows}
@@ -93,6 +97,9 @@ def reassign_in(
     explanation = hand_explanation(
         chosen, ranked, actor=caller.actor, reason=reason, from_team_id=former, listed=listed
     )
+    storm = conditions_at(uow.session, now).storm_note(incident.region)
+    if storm is not None:  # as routing's decisions say so
+        explanation[0]["storm_mode"] = storm
     assigned = TeamAssigned(
         incident_id=incident.id,
         team_id=team_id,

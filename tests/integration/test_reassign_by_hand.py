@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from dispatch.service_layer import tasks
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.reassignment import candidates, reassign
+from dispatch.service_layer.roster import import_shifts
 from dispatch.service_layer.services import Services
+from dispatch.service_layer.storm import declare_storm_mode
 from models.clock import ManualClock
 from models.errors import DomainError, Forbidden, InvalidTransition
 from models.reassignment import TeamCannotGoNow, TeamUnfit
+from models.roster import Shift
 from models.team import Skill, Team, TeamStatus
 from tests.integration.spine_helpers import WUHAN, incident, seed_teams, team
 from tests.integration.test_lifecycle_support import (
@@ -204,3 +208,35 @@ def test_a_replay_of_the_log_equals_the_live_tables_after_reassignments(
     assert result.compared and not result.board.unprojected
     assert result.differences == [], result.differences[:5]
     assert team_row(services, "team-b").active_tasks == 0
+
+
+def test_the_roster_and_storm_mode_bind_a_choice_by_hand_as_they_bind_routing(
+    services: Services,
+) -> None:
+    """An off-duty team and a reserve squad on standby are listed with why not and refused
+    (409); once storm mode is on in the division, the reserve squad may be chosen."""
+    seed_teams(
+        services,
+        [_team("team-a", 0.0), _team("team-off", 0.01), _team("team-reserve", 0.02, reserve=True)],
+    )
+    now = services.clock.now()
+    later = Shift("team-off", now + timedelta(hours=2), now + timedelta(hours=10))
+    import_shifts(services, ZHANG, [later])
+    task = incident(1, *WUHAN, now)
+    route(services, [task])
+
+    why_not = {c.team_id: (c.problem, c.why_not) for c in candidates(services, task.id)}
+    assert why_not["team-off"] == ("off_duty", "不在值班时段 off duty by the roster")
+    assert why_not["team-reserve"][0] == "reserve_standby"
+    for team_id in ("team-off", "team-reserve"):
+        with pytest.raises(TeamCannotGoNow, match=f"不能改派给队伍 {team_id}"):
+            reassign(services, task.id, ZHANG, team_id, WHY)
+
+    declare_storm_mode(services, ZHANG, "wuhan", "暴雨红色预警")
+    chosen = {c.team_id: c.eligible for c in candidates(services, task.id)}
+    assert chosen == {"team-a": False, "team-off": False, "team-reserve": True}
+    view = reassign(services, task.id, ZHANG, "team-reserve", WHY)
+    assert view.team_id == "team-reserve"
+    assigned = payloads(services, task.id, "team.assigned")[-1]
+    assert assigned["rule"] == "by_hand"
+    assert assigned["explanation"][0]["storm_mode"]["division"] == "wuhan"  # type: ignore[index]
