@@ -20,7 +20,7 @@ from dispatch.simulation.estimate_error import (
 )
 from dispatch.views.estimates import compute_estimates
 from models.clock import ManualClock
-from models.estimates import Estimate, travel_minutes
+from models.estimates import PRIOR_SHARE, Estimate, travel_minutes
 from models.sla import ClockKind
 from tests.integration.spine_helpers import incident, seed_teams, team
 from tests.integration.test_lifecycle_support import crew, route
@@ -74,7 +74,8 @@ def test_first_estimates_against_what_happened_and_a_wrong_one_measures_worse(
     target = policy_of(services).target(
         ClockKind.RESOLVE, area="urban", priority="normal", kind="outage"
     )
-    on_site_min = target.total_seconds() / 60  # no outage resolved before: the target
+    # no outage resolved before: the prior, a share of the target
+    on_site_min = target.total_seconds() / 60 * PRIOR_SHARE
     assert measured.ert_error_min_mean == pytest.approx(abs(trip_2 + on_site_min - 34), abs=0.06)
     assert worse.eta_error_min_mean is not None and measured.eta_error_min_mean is not None
     assert worse.eta_error_min_mean > measured.eta_error_min_mean + 100

@@ -19,7 +19,7 @@ from dispatch.service_layer.tokens import create_token
 from dispatch.views.estimates import compute_estimates, open_estimates
 from dispatch.views.open_board import INCIDENT_FIELDS, open_board
 from models.clock import ManualClock
-from models.estimates import travel_minutes
+from models.estimates import PRIOR_SHARE, travel_minutes
 from models.sla import ClockKind
 from models.storm import DutyConditions
 from models.storm_policy import StormPolicy
@@ -60,7 +60,8 @@ def test_the_queue_waits_for_the_one_place_task_after_task(
     outage_min = policy_of(services).target(
         ClockKind.RESOLVE, area="urban", priority="normal", kind="outage"
     )
-    outage_on_site = outage_min.total_seconds() / 60  # no outage resolved yet: the target
+    # no outage resolved yet: the prior, a share of the target
+    outage_on_site = outage_min.total_seconds() / 60 * PRIOR_SHARE
     with services.reads() as session:
         found = compute_estimates(session, now, services.settings.routing, policy_of(services))
 

@@ -33,14 +33,14 @@ def test_travel_time_follows_the_stated_speed_of_the_area_class() -> None:
     assert travel_minutes(0, "remote") == 0
 
 
-def test_resolve_times_start_from_the_sla_target_then_learn_the_mean() -> None:
+def test_resolve_times_start_from_half_the_sla_target_then_learn_the_mean() -> None:
     resolve = ResolveTimes(SlaPolicy())
-    assert resolve.minutes("repair", "urban") == 180  # the policy's resolve target
-    assert resolve.minutes("disaster_relief", "urban") == 180
+    assert resolve.minutes("repair", "urban") == 90  # half the policy's 3 h resolve target
+    assert resolve.minutes("disaster_relief", "urban") == 90
     resolve.observe("repair", "urban", 40)
     resolve.observe("repair", "urban", 60)
     assert resolve.minutes("repair", "urban") == 50
-    assert resolve.minutes("repair", "rural") == 240  # other area classes keep their target
+    assert resolve.minutes("repair", "rural") == 120  # other area classes keep their prior
 
 
 def test_a_free_team_nearby_is_on_site_after_its_travel() -> None:
@@ -123,7 +123,7 @@ def test_an_assigned_team_is_due_after_its_trip_and_never_before_now() -> None:
         resolve=resolve,
     )
     assert minutes_after_now(on_time.on_site_at) == pytest.approx(travel_minutes(5, "urban"))
-    assert on_time.restored_at == on_time.on_site_at + timedelta(minutes=180)
+    assert on_time.restored_at == on_time.on_site_at + timedelta(minutes=90)  # the prior
     late = estimate_assigned(
         NOW,
         kind="repair",
