@@ -21,6 +21,7 @@ PORT_ATTEMPTS = 5
 TCP_LISTEN = "0A"  # the state column of /proc/net/tcp
 EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
 LOWEST_PICKED_PORT = 20000  # above the well-known and common service ports
+MIN_SPAN = 1000  # ports to walk below the ephemeral range, at the least
 
 
 def _ephemeral_floor() -> int:
@@ -38,8 +39,13 @@ def _port_candidates() -> Iterator[int]:
     by any client's connection before the server binds it, and two probes in a row may return
     the same port. Below that range only listeners compete, and each process walks its own way.
     """
-    floor = _ephemeral_floor()
-    span = floor - LOWEST_PICKED_PORT
+    span = _ephemeral_floor() - LOWEST_PICKED_PORT
+    if span < MIN_SPAN:  # a kernel whose ephemeral range starts low: the kernel's own pick
+        while True:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                picked = int(probe.getsockname()[1])
+            yield picked
     start = (os.getpid() * 7919) % span
     for step in range(span):
         yield LOWEST_PICKED_PORT + (start + step) % span

@@ -56,10 +56,14 @@ def ranked_for(
     capacity per team applies)."""
     rows = list(session.scalars(select(TeamRow).order_by(TeamRow.id)))
     duty = conditions_at(session, now)
-    pool = TeamPool([duty.apply(state_of(r), r.region, r.reserve) for r in rows], now, policy)
+    states = [duty.apply(state_of(r), r.region, r.reserve) for r in rows]
+    pool = TeamPool(states, now, policy)
     kind, area = IncidentKind(incident.kind), AreaClass(incident.area_class)
     assessed = pool.assess(incident.latitude, incident.longitude, kind, area)
-    facts = {r.id: TeamFacts(r.name, r.region, r.status, r.active_tasks, r.capacity) for r in rows}
+    facts = {
+        r.id: TeamFacts(r.name, r.region, r.status, r.active_tasks, state.capacity)
+        for r, state in zip(rows, states, strict=True)
+    }
     excluded = exclusions(session, [incident.id]).get(incident.id, {})
     return rank_candidates(assessed, facts, SKILL_FOR_KIND[kind], incident.team_id, excluded)
 
