@@ -1,7 +1,8 @@
 """The notifier benchmark: from `team.assigned` (its `occurred_at`) to the push or text leaving
-`everycall notifier` (arriving at a push service and an SMS gateway on the loopback), at an
-offered rate of assignments, and the notifier's lag behind the log while a burst of assignments
-flows as fast as routing makes them. The JSON line comes last.
+`everycall notifier` (arriving at a push service and an SMS gateway on the loopback, in a
+process of their own), at an offered rate of assignments, and the notifier's lag behind the
+log while a burst of assignments flows as fast as routing makes them. The JSON line comes
+last.
 
 A fresh SQLite database gets the Hubei registry (310 teams, capacity enough that nobody
 queues), one crew member per team on duty with one push subscription (a real P-256 key pair
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -27,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +99,43 @@ class Receiver:
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def _serve_receivers(statuses: list[int], asks: Connection) -> None:
+    """The receivers' process: answers the bench's asks until told to stop."""
+    receivers = [Receiver(status) for status in statuses]
+    asks.send([r.url for r in receivers])
+    while (ask := asks.recv()) != "stop":
+        if ask == "counts":
+            asks.send([len(r.got) for r in receivers])
+        else:
+            asks.send([list(r.got) for r in receivers])
+
+
+class Receivers:
+    """The push service and the SMS gateway in a process of their own, as they are remote in
+    production: in the bench's process their threads waited on the interpreter lock behind
+    its routing, and the notifier's deliveries with them."""
+
+    def __init__(self, *statuses: int) -> None:
+        self._asks, theirs = multiprocessing.get_context("spawn").Pipe()
+        self._process = multiprocessing.get_context("spawn").Process(
+            target=_serve_receivers, args=(list(statuses), theirs), daemon=True
+        )
+        self._process.start()
+        self.urls: list[str] = self._asks.recv()
+
+    def counts(self) -> list[int]:
+        self._asks.send("counts")
+        return list(self._asks.recv())
+
+    def got(self) -> list[list[tuple[str, float, bytes]]]:
+        self._asks.send("got")
+        return list(self._asks.recv())
+
+    def close(self) -> None:
+        self._asks.send("stop")
+        self._process.join(10)
 
 
 @dataclass
@@ -207,18 +247,19 @@ def assigned_at(services: Services, ids: set[str]) -> dict[str, float]:
 
 
 def latencies(
-    services: Services, crew: Crew, push: Receiver, gateway: Receiver, ids: set[str]
+    services: Services, crew: Crew, receivers: Receivers, ids: set[str]
 ) -> dict[str, Any]:
     """Per channel, ms from team.assigned to the first arrival of each task's message."""
     t0 = assigned_at(services, ids)
     arrived: dict[str, dict[str, float]] = {"push": {}, "sms": {}}
     unreadable = 0  # a request cut off (the notifier gave up waiting and retried)
-    for path, at, body in list(push.got):
+    pushed, texted = receivers.got()
+    for path, at, body in pushed:
         try:
             arrived["push"].setdefault(crew.incident_of(path, body), at)
         except (ValueError, IndexError, KeyError, InvalidTag):
             unreadable += 1
-    for _, at, body in list(gateway.got):
+    for _, at, body in texted:
         try:
             arrived["sms"].setdefault(str(json.loads(body)["incident_id"]), at)
         except (ValueError, KeyError):
@@ -235,10 +276,10 @@ def latencies(
     return out
 
 
-def wait_until_delivered(push: Receiver, gateway: Receiver, total: int, timeout_s: float) -> bool:
+def wait_until_delivered(receivers: Receivers, total: int, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if len(push.got) >= total and len(gateway.got) >= total:
+        if min(receivers.counts()) >= total:
             return True
         time.sleep(0.1)
     return False
@@ -294,7 +335,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def run(rate: float, seconds: float, burst: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="everycall-notify-bench-") as tmp:
-        push, gateway = Receiver(201), Receiver(200)
+        receivers = Receivers(201, 200)
+        push_url, gateway_url = receivers.urls
         config = Path(tmp) / "notify.toml"
         settings = Settings(
             database_url=f"sqlite:///{tmp}/bench.db",
@@ -304,8 +346,8 @@ def run(rate: float, seconds: float, burst: int) -> dict[str, Any]:
             notifier_poll_s=0.05,
         )
         with bootstrap.database(settings) as services:
-            crew, phones = seed(services, push.url)
-            webhook = f'[[webhooks]]\nname = "gateway"\nkind = "sms"\nurl = "{gateway.url}/send"\n'
+            crew, phones = seed(services, push_url)
+            webhook = f'[[webhooks]]\nname = "gateway"\nkind = "sms"\nurl = "{gateway_url}/send"\n'
             config.write_text(
                 "[phones]\n"
                 + "".join(f'"{n}" = "{p}"\n' for n, p in phones.items())
@@ -314,16 +356,16 @@ def run(rate: float, seconds: float, burst: int) -> dict[str, Any]:
             )
             notifier = start_notifier(settings)
             try:
-                return measure(services, crew, push, gateway, notifier.pid, rate, seconds, burst)
+                return measure(services, crew, receivers, notifier.pid, rate, seconds, burst)
             finally:
                 stop(notifier)
+                receivers.close()
 
 
 def measure(
     services: Services,
     crew: Crew,
-    push: Receiver,
-    gateway: Receiver,
+    receivers: Receivers,
     pid: int,
     rate: float,
     seconds: float,
@@ -332,25 +374,25 @@ def measure(
     now = datetime.now(UTC)
     warm = storm_incidents(100, now, seed=1, run="warm")
     offer(services, warm, 0)
-    wait_until_delivered(push, gateway, len(warm), 120)  # the notifier's start, its first pass
+    wait_until_delivered(receivers, len(warm), 120)  # the notifier's start, its first pass
     done = len(warm)
 
     offered = storm_incidents(int(rate * seconds), now, seed=2, run="offered")
     cpu_before = cpu_seconds(pid)
     with lag_sampled(services) as offered_lag:
         took = offer(services, offered, rate)
-        wait_until_delivered(push, gateway, done + len(offered), 60)
+        wait_until_delivered(receivers, done + len(offered), 60)
     cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / max(1, len(offered))
-    steady = latencies(services, crew, push, gateway, {i.id for i in offered})
+    steady = latencies(services, crew, receivers, {i.id for i in offered})
     done += len(offered)
 
     stormy = storm_incidents(burst, now, seed=3, run="burst")
     with lag_sampled(services) as burst_lag:
         start = time.monotonic()
         routed_s = offer(services, stormy, 0)
-        drained = wait_until_delivered(push, gateway, done + len(stormy), 120)
+        drained = wait_until_delivered(receivers, done + len(stormy), 120)
         drain_s = time.monotonic() - start
-    stormy_latency = latencies(services, crew, push, gateway, {i.id for i in stormy})
+    stormy_latency = latencies(services, crew, receivers, {i.id for i in stormy})
     return {
         "offered_rate_per_s": rate,
         "offered": len(offered),
