@@ -4,6 +4,7 @@ compliance over time, and JSON."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,11 +12,11 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from dispatch import bootstrap
 from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import division_name, say
+from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.views.sla_report import SlaReport, build_report, report_time
 
 
@@ -59,30 +60,32 @@ def draw_chart(report: SlaReport, path: Path) -> None:
 
 
 # The report's keys and the catalogue's headers for them.
+# In order of what a reader needs most: a narrow terminal drops the last ones first.
 COLUMNS = (
     ("received", "col.received"),
     ("answered", "col.answered"),
     ("unanswered", "col.unanswered"),
-    ("ack_min_median", "col.ack_p50"),
-    ("ack_min_p90", "col.ack_p90"),
-    ("arrive_min_median", "col.arrive_p50"),
-    ("arrive_min_p90", "col.arrive_p90"),
     ("sla_compliance", "col.sla"),
+    ("ack_min_median", "col.ack_p50"),
+    ("arrive_min_median", "col.arrive_p50"),
+    ("ack_min_p90", "col.ack_p90"),
+    ("arrive_min_p90", "col.arrive_p90"),
     ("escalations", "col.escalated"),
 )
 
 
-def _table(
-    title: str, rows: list[dict[str, Any]], extra: tuple[tuple[str, str], ...] = ()
-) -> Table:
-    table = Table(title=title)
-    table.add_column(say("col.name"), no_wrap=True)  # a region or a team id: never cut
-    for _, header in (*COLUMNS, *extra):
-        table.add_column(say(header), justify="right")
-    for row in rows:
-        cells = [_cell(row[key]) for key, _ in (*COLUMNS, *extra)]
-        table.add_row(_name(row["name"]), *cells)
-    return table
+def _print_table(
+    console: Console,
+    title: str,
+    rows: list[dict[str, Any]],
+    extra: tuple[tuple[str, str], ...] = (),
+) -> None:
+    """A region or a team id is never cut; on a narrow terminal the last columns drop out,
+    with a hint (the figures are whole in --json)."""
+    columns = (*COLUMNS, *extra)
+    headers = [say("col.name"), *(say(header) for _, header in columns)]
+    cells = [[_name(row["name"]), *(_cell(row[key]) for key, _ in columns)] for row in rows]
+    print_identifier_table(console, title, headers, cells)
 
 
 def _name(name: str) -> str:
@@ -99,7 +102,7 @@ def _cell(value: Any) -> str:
 
 
 def print_report(console: Console, report: SlaReport, team_rows: int) -> None:
-    console.print(_table(say("sla.by_region"), report.regions))
+    _print_table(console, say("sla.by_region"), report.regions)
     worst = sorted(
         report.teams,
         key=lambda t: (t["sla_compliance"] if t["sla_compliance"] is not None else 2, t["name"]),
@@ -107,8 +110,8 @@ def print_report(console: Console, report: SlaReport, team_rows: int) -> None:
     shown = worst if team_rows <= 0 else worst[:team_rows]
     extra = (("missed", "col.missed"), ("declined", "col.declined"))
     title = say("sla.by_team", shown=len(shown), total=len(worst))
-    console.print(_table(title, shown, extra))
-    console.print(_table(say("sla.all"), [report.totals], extra))
+    _print_table(console, title, shown, extra)
+    _print_table(console, say("sla.all"), [report.totals], extra)
 
 
 sla_app = typer.Typer(help="SLA reports.", no_args_is_help=True)
@@ -126,7 +129,7 @@ def report(
 ) -> None:
     """Per region and team: calls, answers, time to acknowledge and arrive, SLA, unanswered."""
     console = message_console()
-    if not console.is_terminal:
+    if not console.is_terminal and "COLUMNS" not in os.environ:
         console = message_console(width=150)  # a file or a pipe: room for every column
     with bootstrap.database() as services, services.reads() as session:
         built = build_report(session, report_time(session, services.clock.now()))
