@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from statistics import fmean
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
@@ -29,9 +28,9 @@ from dispatch.adapters.orm import IncidentRow, SlaClockRow, TeamRow
 # one rule for what a clock's state means, shared with the SLA report so the figures agree
 from dispatch.views.sla_report import _verdict as clock_verdict
 from events.log import LoggedEvent
+from models.local_time import SHANGHAI
 from models.sla import compliance
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LEDGER_EVENTS = (
     "team.assigned",
     "task.acknowledged",

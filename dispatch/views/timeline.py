@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import Connection, or_, select
 
 from events.log import EVENT_LOG
+from models.local_time import shown_in_shanghai
 
 
 @dataclass(frozen=True)
@@ -104,4 +105,4 @@ def describe(kind: str, p: dict[str, Any]) -> str:
         for k, v in p.items()
         if k not in ("incident_id", "actor", "clocks", "explanation") and v not in (None, "")
     }
-    return ", ".join(f"{k}={v}" for k, v in details.items())
+    return ", ".join(f"{k}={shown_in_shanghai(v)}" for k, v in details.items())

@@ -9,18 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from dispatch.service_layer.registry import registration_code
 from dispatch.views.team_map import team_map_svg
 from dispatch.views.team_record import TeamRecord
 from dispatch.views.team_stories import StoryView
 from models.hubei import Division
+from models.local_time import SHANGHAI
 from models.story import HOTLINE, phone_numbers_in
 from models.team import Skill, Team
 
 Language = Literal["zh", "en"]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 SKILL_WORDS: dict[Language, dict[Skill, str]] = {
     "zh": {

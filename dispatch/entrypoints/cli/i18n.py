@@ -17,12 +17,11 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from dispatch.entrypoints.cli.messages import MESSAGES, VALUE_LABELS_ZH
 from models import hubei
+from models.local_time import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 

@@ -27,6 +27,7 @@ from dispatch.service_layer.services import Services
 from dispatch.views.board import IncidentView, incident_view, list_incidents
 from models.errors import DomainError
 from models.incident import AreaClass, IncidentKind, IncidentState, Priority, ReporterChannel
+from models.local_time import shown_in_shanghai
 
 incidents_app = typer.Typer(help="Report, show and list incidents.", no_args_is_help=True)
 tasks_app = typer.Typer(help="What a team does with its task.", no_args_is_help=True)
@@ -268,7 +269,8 @@ def _timeline(view: IncidentView) -> Table:
 
 
 def _details(details: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in details.items())
+    shown = {k: shown_in_shanghai(v) for k, v in details.items()}
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in shown.items())
 
 
 # Tasks ----------------------------------------------------------------------------------------
