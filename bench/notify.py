@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +43,7 @@ from sqlalchemy import select
 
 from bench.geography import storm_incidents
 from bench.probes import cpu_seconds
+from bench.storm_group import scratch_database
 from dispatch import bootstrap
 from dispatch.adapters.orm import UserRow, WebSessionRow
 from dispatch.adapters.push_crypto import P256, b64url, public_point
@@ -333,13 +334,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-def run(rate: float, seconds: float, burst: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="everycall-notify-bench-") as tmp:
+def run(rate: float, seconds: float, burst: int, server_url: str | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="everycall-notify-bench-") as tmp, ExitStack() as own:
+        # SQLite by default; on a PostgreSQL server, a scratch database of the run's own
+        database_url = f"sqlite:///{tmp}/bench.db"
+        if server_url is not None:
+            database_url = own.enter_context(scratch_database(server_url))
         receivers = Receivers(201, 200)
         push_url, gateway_url = receivers.urls
         config = Path(tmp) / "notify.toml"
         settings = Settings(
-            database_url=f"sqlite:///{tmp}/bench.db",
+            database_url=database_url,
             data_dir=tmp,
             notify_config_path=str(config),
             storm_radius_m=0.0,  # every report its own task: one assignment each
@@ -429,8 +434,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to offer them")
     parser.add_argument("--burst", type=int, default=5000, help="assignments as fast as routed")
     parser.add_argument("--json-out", type=Path, default=None)
+    parser.add_argument(
+        "--database-url", default=None, help="a PostgreSQL server (default: a SQLite file)"
+    )
     args = parser.parse_args()
-    result = run(args.rate, args.seconds, args.burst)
+    result = run(args.rate, args.seconds, args.burst, args.database_url)
+    result["database"] = "postgresql" if args.database_url else "sqlite"
     line = json.dumps(result, ensure_ascii=False)
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
