@@ -9,12 +9,16 @@ readers keep one copy per sequence number.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Engine, Table, delete, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.adapters.orm import OutboxRow
@@ -28,6 +32,8 @@ MIRROR_SHARE = 2000  # event-log entries mirrored per relay call, about, at most
 # entries per audit record: one Kafka record per entry cost more than the entry's own
 # append; 200 entries (about 150 KB) stay well under the producer's 1 MB request limit
 MIRROR_PACK = 200
+RELAY_LOCK_KEY = 727275  # PostgreSQL advisory lock: one outbox relay at a time
+_PROCESS_TURN = threading.Lock()
 
 
 def stage(session: Session, topic: str, envelope: Envelope, at: datetime) -> None:
@@ -57,8 +63,36 @@ def relay(sessions: sessionmaker[Session], publisher: KafkaPublisher, chunk: int
     returns how many outbox rows were sent.
 
     A row is deleted only after the broker acknowledged it, so a crash in between sends it
-    again: consumers deduplicate by event_id.
+    again: consumers deduplicate by event_id. One relay at a time (`relay_turn`), so two do
+    not both publish the rows they both read.
     """
+    with relay_turn(sessions.kw["bind"]):
+        return _relay(sessions, publisher, chunk)
+
+
+@contextmanager
+def relay_turn(engine: Engine) -> Iterator[None]:
+    """This relay's turn: in this process (the API's relay thread and the dispatcher's
+    relay after each batch share one) and, on PostgreSQL, among every process on the
+    database (a session advisory lock, on a connection of its own, given back on exit or
+    when the process dies). A relay waits for its turn: the one before it is a publish long."""
+    with _PROCESS_TURN:
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        with engine.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": RELAY_LOCK_KEY})
+            holder.commit()  # the lock is the session's; no transaction stays open
+            try:
+                yield
+            finally:
+                # a connection the database dropped took its lock with it
+                with contextlib.suppress(SQLAlchemyError):
+                    holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": RELAY_LOCK_KEY})
+                    holder.commit()
+
+
+def _relay(sessions: sessionmaker[Session], publisher: KafkaPublisher, chunk: int) -> int:
     sent = 0
     while True:
         with sessions() as session:
