@@ -34,6 +34,7 @@ from models.reassignment import (
 )
 from models.routing import TeamPool
 from models.sla import ClockKind, SlaClock
+from models.storm import DutyConditions
 from models.team import SKILL_FOR_KIND
 
 
@@ -49,13 +50,17 @@ def candidates(services: Services, incident_id: str, limit: int = 100) -> list[T
 
 
 def ranked_for(
-    session: Session, incident: IncidentRow, policy: RoutingPolicy, now: datetime
+    session: Session,
+    incident: IncidentRow,
+    policy: RoutingPolicy,
+    now: datetime,
+    duty: DutyConditions | None = None,
 ) -> list[TeamCandidate]:
     """Every team for the incident, measured as routing measures it: under the roster and
-    storm mode too (off-duty teams and reserves on standby cannot be chosen; a storm's
-    capacity per team applies)."""
+    storm mode too (`duty`, read here unless given: off-duty teams and reserves on standby
+    cannot be chosen; a storm's capacity per team applies)."""
     rows = list(session.scalars(select(TeamRow).order_by(TeamRow.id)))
-    duty = conditions_at(session, now)
+    duty = duty or conditions_at(session, now)
     states = [duty.apply(state_of(r), r.region, r.reserve) for r in rows]
     pool = TeamPool(states, now, policy)
     kind, area = IncidentKind(incident.kind), AreaClass(incident.area_class)
@@ -84,7 +89,8 @@ def reassign_in(
     check_dispatcher(caller, "reassign an incident")
     incident = uow.rows.incident(incident_id)
     transition(incident.state, Action.REASSIGN, f"incident {incident_id}")
-    ranked = _ranked_apart(uow, incident, now)
+    duty = conditions_at(uow.session, now)
+    ranked = _ranked_apart(uow, incident, now, duty)
     chosen = check_choice(team_id, ranked)
     former = incident.team_id
     withdrawn = IncidentReassigned(
@@ -101,7 +107,7 @@ def reassign_in(
     explanation = hand_explanation(
         chosen, ranked, actor=caller.actor, reason=reason, from_team_id=former, listed=listed
     )
-    storm = conditions_at(uow.session, now).storm_note(incident.region)
+    storm = duty.storm_note(incident.region)
     if storm is not None:  # as routing's decisions say so
         explanation[0]["storm_mode"] = storm
     assigned = TeamAssigned(
@@ -122,14 +128,16 @@ def reassign_in(
     return incident
 
 
-def _ranked_apart(uow: Commands, incident: IncidentRow, now: datetime) -> list[TeamCandidate]:
+def _ranked_apart(
+    uow: Commands, incident: IncidentRow, now: datetime, duty: DutyConditions
+) -> list[TeamCandidate]:
     """The candidates, read on this transaction's connection by a session of its own: a team
     row left in the unit's session would keep its load as read here, and the locked read that
     writes the new loads (live_rows.flush) would then write over a concurrent change. Not
     locked here either: team rows are locked last (the lock order of clocks.py)."""
     uow.session.flush()  # what this transaction changed so far, for the other session to see
     with Session(bind=uow.session.connection()) as apart:
-        return ranked_for(apart, incident, uow.services.settings.routing, now)
+        return ranked_for(apart, incident, uow.services.settings.routing, now, duty)
 
 
 def _acknowledge_clock(

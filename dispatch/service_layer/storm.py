@@ -90,7 +90,7 @@ def declare_storm_mode(
                 for t in reserves
             ]
         uow.record(division, events, now)
-        return _view(uow.session, _locked(uow.session, division))
+        return _view(uow.session, _reread(uow.session, division))
 
 
 def end_storm_mode(
@@ -120,7 +120,7 @@ def end_storm_mode(
                 for t in _reserves(uow.session, division)
             ]
         uow.record(division, events, now)
-        return _view(uow.session, _locked(uow.session, division))
+        return _view(uow.session, _reread(uow.session, division))
 
 
 def storm_status(session: Session, division: str | None = None) -> list[StormView]:
@@ -163,6 +163,12 @@ def _locked(session: Session, division: str) -> StormModeRow | None:
             {"space": STORM_LOCK_SPACE, "division": division},
         )
     return session.get(StormModeRow, division, with_for_update=True, populate_existing=True)
+
+
+def _reread(session: Session, division: str) -> StormModeRow | None:
+    """The row as the events just recorded left it (the division is locked already)."""
+    session.flush()
+    return session.get(StormModeRow, division, populate_existing=True)
 
 
 def _reserves(session: Session, division: str) -> list[str]:

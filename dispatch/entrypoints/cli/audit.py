@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from dispatch.audit.pointintime import board_at
 from dispatch.audit.replay import ReplayError, kafka_entries, replay
 from dispatch.audit.source import read_snapshot
 from dispatch.audit.verify import Digest, read_head, verify_log
+from dispatch.entrypoints.cli.consoles import report_console
 from dispatch.entrypoints.cli.i18n import division_name, headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.views.timeline import incident_timeline
@@ -31,10 +30,7 @@ audit_app = typer.Typer(
     help="Auditors: verify, replay and look back at the event history (read-only).",
     no_args_is_help=True,
 )
-# Piped or logged output gets room for the tables; a terminal, or a width set in COLUMNS,
-# keeps its own.
-_OWN_WIDTH = sys.stdout.isatty() or "COLUMNS" in os.environ
-console = Console(highlight=False, soft_wrap=True, width=None if _OWN_WIDTH else 160)
+console = report_console(160, highlight=False)
 progress_console = Console(stderr=True)
 
 DatabaseUrl = Annotated[

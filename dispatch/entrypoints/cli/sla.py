@@ -4,7 +4,6 @@ compliance over time, and JSON."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +13,7 @@ import typer
 from rich.console import Console
 
 from dispatch import bootstrap
-from dispatch.entrypoints.cli.consoles import message_console
+from dispatch.entrypoints.cli.consoles import report_console
 from dispatch.entrypoints.cli.i18n import division_name, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
 from dispatch.views.sla_report import SlaReport, build_report, report_time
@@ -128,9 +127,7 @@ def report(
     teams: Annotated[int, typer.Option(help="team rows to print, lowest SLA first; 0: all")] = 20,
 ) -> None:
     """Per region and team: calls, answers, time to acknowledge and arrive, SLA, unanswered."""
-    console = message_console()
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = message_console(width=150)  # a file or a pipe: room for every column
+    console = report_console(150)
     with bootstrap.database() as services, services.reads() as session:
         built = build_report(session, report_time(session, services.clock.now()))
     print_report(console, built, teams)
