@@ -30,3 +30,11 @@ class TaskWithdrawn(DomainError):
     """A team acts on a task that was its own and no longer is: withdrawn by the watchdog,
     reassigned by hand, or given back (HTTP 409, so a phone that queued the tap offline can say
     so instead of showing "not found")."""
+
+
+class LevelAtCeiling(DomainError):
+    """An incident has as many teams as a raised level may ask for (HTTP 409)."""
+
+
+class SupportsStillOpen(DomainError):
+    """A lead task resolves after its support tasks (HTTP 409)."""

@@ -3,6 +3,7 @@ least one of them must have. The layout of config/response_plans.toml."""
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from pathlib import Path
 
@@ -59,6 +60,20 @@ class ResponsePlans(BaseModel):
     def teams_at_level(self, kind: IncidentKind | str, priority: Priority | str, level: int) -> int:
         """Teams wanted once a dispatcher raised the incident `level` steps above its plan."""
         return min(self.plan_for(kind, priority).teams + max(level, 0), self.max_teams)
+
+
+ID_LIMIT = 64  # an incident id's longest (models/incident.py)
+
+
+def support_id(lead_id: str, n: int) -> str:
+    """The id of a lead incident's n-th support task (n from 1): the lead's id and `.n`, so
+    a redelivered report makes the same ids. A lead id too long for that is shortened and a
+    digest of it added, so two long ids sharing a beginning still differ."""
+    tail = f".{n}"
+    if len(lead_id) + len(tail) <= ID_LIMIT:
+        return lead_id + tail
+    digest = hashlib.sha256(lead_id.encode()).hexdigest()[:12]
+    return f"{lead_id[: ID_LIMIT - len(tail) - len(digest) - 1]}~{digest}{tail}"
 
 
 def load_response_plans(path: Path | str | None) -> ResponsePlans:

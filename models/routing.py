@@ -112,6 +112,11 @@ class Request:
     incident: Incident
     excluded: Mapping[str, str] = field(default_factory=dict)
     queued: bool = False
+    skill: Skill | None = None  # a response plan's skill in place of the kind's own
+
+    @property
+    def needed_skill(self) -> Skill:
+        return self.skill or SKILL_FOR_KIND[self.incident.kind]
 
 
 class Choice(NamedTuple):
@@ -255,7 +260,7 @@ class TeamPool:
         # teams with room, per skill: an incident nobody can take is queued without a search
         self._can_go = {
             bit: int(np.count_nonzero((self._skills_np & bit != 0) & (self._spare_np > 0)))
-            for bit in set(_KIND_BITS.values())
+            for bit in SKILL_BITS.values()
         }
         lat = np.array([p[0] for p in self._position], dtype=float)
         lon = np.array([p[1] for p in self._position], dtype=float)
@@ -360,7 +365,7 @@ class TeamPool:
         owners: NDArray[np.intp],
     ) -> tuple[FloatArray, FloatArray]:
         """Geodesics to the teams that can go now (inf for the others) and to the owners."""
-        bits = np.array([_KIND_BITS[r.incident.kind] for r in requests], dtype=np.int64)
+        bits = np.array([SKILL_BITS[r.needed_skill] for r in requests], dtype=np.int64)
         can_go = (self._skills_np[idx] & bits[:, None] != 0) & (self._spare_np[idx] > 0)
         rows, cols = np.nonzero(can_go)
         owned = np.flatnonzero(owners >= 0)
@@ -385,7 +390,7 @@ class TeamPool:
     ) -> list[list[PassedOver]]:
         """Per request, the withheld teams with its skill among its nearest, nearest first; only
         a pass whose pool withholds some team pays for this."""
-        bits = np.array([_KIND_BITS[r.incident.kind] for r in requests], dtype=np.int64)
+        bits = np.array([SKILL_BITS[r.needed_skill] for r in requests], dtype=np.int64)
         held = np.isin(idx, self._held_np) & (self._skills_np[idx] & bits[:, None] != 0)
         rows, cols = np.nonzero(held)
         found: list[list[PassedOver]] = [[] for _ in requests]
@@ -404,7 +409,7 @@ class TeamPool:
         """Ask the tree for ever more teams until the rules have an exact answer."""
         assert self._tree is not None
         incident = request.incident
-        bit = _KIND_BITS[incident.kind]
+        bit = SKILL_BITS[request.needed_skill]
         if self._can_go[bit] == 0:
             return None
         point = unit_vectors(np.array(incident.latitude), np.array(incident.longitude))
@@ -433,7 +438,7 @@ class TeamPool:
         """Rank the row's eligible teams and apply the rules; _NEED_MORE if not known exactly."""
         incident = request.incident
         area = incident.area_class
-        per_km, bit = self._per_km[area], _KIND_BITS[incident.kind]
+        per_km, bit = self._per_km[area], SKILL_BITS[request.needed_skill]
         excluded, wanted = request.excluded, self._wanted
         spare, shown, skills, ids = self._spare, self._shown, self._skills, self.ids
         idx, kms, bound, complete = row
@@ -495,8 +500,7 @@ class TeamPool:
         team_id = self.ids[i]
         unfit = self._unfit(i, bit)
         if unfit is Unfit.LACKS_SKILL:
-            skill = SKILL_FOR_KIND[request.incident.kind]
-            return _Owner(i, at.cell, None, f"lacks the skill {skill.value}")
+            return _Owner(i, at.cell, None, f"lacks the skill {request.needed_skill.value}")
         if unfit is not None:
             return _Owner(i, at.cell, None, _OWNER_UNFIT[unfit])
         if team_id in request.excluded:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from dispatch.adapters.schema_migrations import upgrade
 from events.log import UtcDateTime
+from models.incident import AreaClass, Incident, IncidentKind, Priority, ReporterChannel
 from models.sla import ClockKind, ClockState, SlaClock
 from models.team import GeoPoint, RoleCount, Skill, Team, TeamStatus
 
@@ -140,12 +141,29 @@ class IncidentRow(Base):
     # the lifecycle's: escalation flag, storm grouping, milestones of the current task
     escalated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     master_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    # a support task's lead incident (response plans: several teams for one incident)
+    lead_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     waiting_since: Mapped[datetime | None] = mapped_column(
         default=None, doc="since when it waits for a team; the watchdog escalates long waits"
     )
     acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
     arrived_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    def to_incident(self) -> Incident:
+        """The incident as reported."""
+        return Incident(
+            id=self.id,
+            kind=IncidentKind(self.kind),
+            priority=Priority(self.priority),
+            latitude=self.latitude,
+            longitude=self.longitude,
+            address=self.address,
+            area_class=AreaClass(self.area_class),
+            channel=ReporterChannel(self.channel),
+            region=self.region,
+            reported_at=self.reported_at,
+        )
 
 
 class AssignmentRow(Base):

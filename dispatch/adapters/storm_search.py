@@ -158,4 +158,5 @@ def _in_boxes() -> Select[str, str, str, float, float, datetime]:
         .where(or_(*inside))
         .where(IncidentRow.reported_at >= bindparam("earliest"))
         .where(IncidentRow.reported_at <= bindparam("latest"))
+        .where(IncidentRow.lead_id.is_(None))  # a support task is its lead's, never a master
     )

@@ -30,7 +30,7 @@ from models.team import Assignment
 
 
 def start_report_clocks(
-    uow: UnitOfWork[BatchRows],
+    uow: UnitOfWork[Any],
     incidents: Sequence[Any],
     now: datetime,
     paused: Collection[str] = (),

@@ -107,6 +107,12 @@ def incident_reported(board: State, event: Event) -> None:
     )
 
 
+@projects("incident.support_requested")
+def support_requested(board: State, event: Event) -> None:
+    incident_reported(board, event)
+    board.rows("incidents")[event.payload["id"]]["lead_id"] = event.payload["lead_id"]
+
+
 @projects("incident.queued")
 def incident_queued(board: State, event: Event) -> None:
     board.rows("incidents")[event.payload["incident_id"]]["state"] = "queued"

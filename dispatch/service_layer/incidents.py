@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from dispatch.adapters.orm import IncidentRow, clock_of
+from dispatch.service_layer import support_tasks
 from dispatch.service_layer.access import Caller, check_dispatcher
 from dispatch.service_layer.clocks import facts_of, policy_of, snapshot, target_of
 from dispatch.service_layer.lifecycle import changed_clock, clock_effects, open_clocks, run_command
@@ -23,9 +24,13 @@ from models.sla import ClockState
 def cancel_in(
     uow: Commands, incident_id: str, caller: Caller, reason: str, now: datetime
 ) -> IncidentRow:
-    """Called off (false alarm, handled otherwise): clocks stop, the team is freed."""
+    """Called off (false alarm, handled otherwise): clocks stop, the team is freed; a lead's
+    open support tasks are called off with it."""
     check_dispatcher(caller, "cancel an incident")
     incident = uow.rows.incident(incident_id)
+    for support_id in support_tasks.open_supports(uow.session, incident):
+        why = f"lead {incident_id} cancelled 牵头事件已取消: {reason}"
+        cancel_in(uow, support_id, caller, why[:500], now)
     with_team = IncidentState(incident.state) in WITH_TEAM
     step = transition(incident.state, Action.CANCEL, f"incident {incident_id}")
     released = incident.team_id if with_team else None

@@ -10,7 +10,7 @@ batch writes in bulk (batch_rows.py).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentRow
-from dispatch.service_layer import clock_starts, grouping
+from dispatch.service_layer import clock_starts, grouping, support_tasks
 from dispatch.service_layer.batch_rows import BatchRows
 from dispatch.service_layer.folds import INCIDENT_FIELDS
 from dispatch.service_layer.intake import dead_letter, decode_records
@@ -32,8 +32,8 @@ from events.kafka import Record
 from events.schemas import envelope_for
 from events.schemas.incidents import IncidentQueued
 from events.schemas.tasks import TeamAssigned
-from models.incident import Incident, IncidentState, Priority
-from models.policy import dispatch_order
+from models.incident import Incident, IncidentState
+from models.policy import RoutingPolicy, dispatch_order, effective_rank
 from models.routing import Choice, Request, TeamPool
 from models.team import SKILL_FOR_KIND, Assignment, latency_ms
 
@@ -91,8 +91,9 @@ def handle_incident_records(services: Services, records: Sequence[Record]) -> Ba
         batch.flush()  # storm grouping looks for masters among these reports too
         # arrive clocks start; storm duplicates merge into their masters and are not routed
         routable = grouping.on_reported(batch, [i for _, i in fresh], now)
+        supports = support_tasks.request_supports(batch, routable, now)
         batch.flush()  # routing reads the clocks these reports started
-        result = _route(batch, routable, now)
+        result = _route(batch, routable, now, supports)
         batch.finish()
     outcome.assigned, outcome.queued = result.assigned, result.queued
     outcome.latencies_ms, outcome.by_rule = result.latencies_ms, result.by_rule
@@ -146,10 +147,17 @@ def _as_reported(envelope: Envelope, incident: Incident) -> dict[str, Any]:
     return incident.model_dump(mode="json")
 
 
-def _route(batch: Batch, fresh: Sequence[Incident], now: datetime) -> RoutingResult:
+def _route(
+    batch: Batch,
+    fresh: Sequence[Incident],
+    now: datetime,
+    fresh_supports: Mapping[str, tuple[Incident, str]] | None = None,
+) -> RoutingResult:
     """Assign the queue and the fresh reports by priority (with ageing); queue the rest."""
     session, policy = batch.session, batch.services.settings.routing
-    queued = _queued_incidents(batch)
+    queued, lead_of = _queued_incidents(batch)
+    fresh = [*fresh, *(incident for incident, _ in (fresh_supports or {}).values())]
+    lead_of.update({sid: lead for sid, (_, lead) in (fresh_supports or {}).items()})
     result = RoutingResult()
     if not queued and not fresh:
         return result
@@ -161,9 +169,27 @@ def _route(batch: Batch, fresh: Sequence[Incident], now: datetime) -> RoutingRes
     pool = TeamPool(states, now, policy, cell_owners(rows))
     excluded = exclusions(session, [i.id for i in queued])
     was_queued = {i.id for i in queued}
-    order = dispatch_order([*queued, *fresh], now, policy)
-    requests = [Request(i, excluded.get(i.id, {}), i.id in was_queued) for i in order]
-    choices = pool.choose_many(requests)
+    order = _leads_first(dispatch_order([*queued, *fresh], now, policy), lead_of, now, policy)
+    plans = support_tasks.plans_of(batch.services)
+    # the teams on each incident's other tasks: its lead's and its supports'
+    held = support_tasks.teams_on(
+        session, {lead_of.get(i.id, i.id) for i in queued} | set(lead_of.values())
+    )
+    choices: list[Choice | None] = []
+    for part in _apart(order, lead_of):
+        requests = [
+            Request(
+                i,
+                {**excluded.get(i.id, {}), **_siblings(held, lead_of.get(i.id, i.id))},
+                i.id in was_queued,
+                None if i.id in lead_of else plans.plan_for(i.kind, i.priority).required_skill,
+            )
+            for i in part
+        ]
+        for incident, choice in zip(part, pool.choose_many(requests), strict=True):
+            choices.append(choice)
+            if choice is not None:
+                held.setdefault(lead_of.get(incident.id, incident.id), set()).add(choice.team_id)
     assignments: list[Assignment] = []
     unassigned: list[Incident] = []
     for incident, choice in zip(order, choices, strict=True):
@@ -185,30 +211,47 @@ def _route(batch: Batch, fresh: Sequence[Incident], now: datetime) -> RoutingRes
     return result
 
 
-def _queued_incidents(batch: Batch) -> list[Incident]:
-    """The queue; on PostgreSQL a concurrent router skips rows another one is routing."""
+def _queued_incidents(batch: Batch) -> tuple[list[Incident], dict[str, str]]:
+    """The queue, and the lead of each support task in it; on PostgreSQL a concurrent router
+    skips rows another one is routing."""
     rows = batch.session.scalars(
         select(IncidentRow)
         .where(IncidentRow.state == IncidentState.QUEUED.value)
         .with_for_update(skip_locked=True)
     ).all()
     batch.rows.load("incidents", [{c: getattr(r, c) for c in _QUEUED_COLUMNS} for r in rows])
-    return [_incident_of(row) for row in rows]
+    leads = {row.id: row.lead_id for row in rows if row.lead_id is not None}
+    return [row.to_incident() for row in rows], leads
 
 
-def _incident_of(row: IncidentRow) -> Incident:
-    return Incident(
-        id=row.id,
-        kind=row.kind,
-        priority=Priority(row.priority),
-        latitude=row.latitude,
-        longitude=row.longitude,
-        address=row.address,
-        area_class=row.area_class,
-        channel=row.channel,
-        region=row.region,
-        reported_at=row.reported_at,
-    )
+def _leads_first(
+    order: Sequence[Incident], lead_of: Mapping[str, str], now: datetime, policy: RoutingPolicy
+) -> list[Incident]:
+    """The dispatch order, with the support tasks of each urgency after its leads: a
+    critical incident's second team still comes before a less urgent incident's first."""
+    rank = {i.id: effective_rank(i, now, policy) for i in order}
+    return sorted(order, key=lambda i: (rank[i.id], i.id in lead_of))
+
+
+def _apart(order: Sequence[Incident], lead_of: Mapping[str, str]) -> list[list[Incident]]:
+    """The order cut into runs that hold one task of an incident at most: a run is chosen at
+    once, and the next run knows which teams the one before sent, so two tasks of one
+    incident never get the same team."""
+    parts: list[list[Incident]] = [[]]
+    in_part: set[str] = set()
+    for incident in order:
+        group = lead_of.get(incident.id, incident.id)
+        if group in in_part:
+            parts.append([])
+            in_part = set()
+        parts[-1].append(incident)
+        in_part.add(group)
+    return parts
+
+
+def _siblings(held: Mapping[str, set[str]], group: str) -> dict[str, str]:
+    """The teams a task must not get: those on the other tasks of its incident."""
+    return dict.fromkeys(held.get(group, ()), support_tasks.SIBLING)
 
 
 def _assignment_of(choice: Choice, now: datetime, storm: dict[str, object] | None) -> Assignment:

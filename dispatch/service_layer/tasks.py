@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch.adapters.orm import IncidentRow
+from dispatch.service_layer import support_tasks
 from dispatch.service_layer.access import Caller, Role, check_team
 from dispatch.service_layer.clocks import ClockValues, snapshot
 from dispatch.service_layer.lifecycle import clock_effects, run_command
@@ -101,6 +102,9 @@ def mark_on_scene_in(uow: Commands, incident_id: str, caller: Caller, now: datet
 def resolve_in(
     uow: Commands, incident_id: str, caller: Caller, notes: str, now: datetime
 ) -> IncidentRow:
+    """The team's job is done; a lead task only once its support tasks are (SupportsStillOpen)."""
+    support_tasks.check_supports_done(uow.session, uow.rows.incident(incident_id))
+
     def payload(fields: dict[str, Any]) -> EventPayload:
         return TaskResolved(**fields, resolved_at=now, notes=notes)
 

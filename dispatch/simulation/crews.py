@@ -8,6 +8,7 @@ Every decision is fixed by a seed, so the same run decides the same way.
 from __future__ import annotations
 
 import hashlib
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +24,8 @@ from dispatch.service_layer.tasks import (
     mark_on_scene_in,
     resolve_in,
 )
-from dispatch.service_layer.unit_of_work import unit_of_work
+from dispatch.service_layer.unit_of_work import Commands, unit_of_work
+from models.errors import SupportsStillOpen
 
 SPEED_KMH = 40.0
 
@@ -127,10 +129,18 @@ def act_as_crews(
         for task, step in due:
             crew = Caller(Role.TEAM, team_id=task.team_id, name=f"sim-crew:{task.team_id}")
             if step == "resolve":
-                resolve_in(uow, task.incident_id, crew, "simulated crew", now)
+                _resolve_when_supports_done(uow, task.incident_id, crew, now)
             else:
                 STEPS[step](uow, task.incident_id, crew, now)
     return len(due)
+
+
+def _resolve_when_supports_done(
+    uow: Commands, incident_id: str, crew: Caller, now: datetime
+) -> None:
+    """A lead crew whose support teams are still at work taps resolve again on a later tick."""
+    with suppress(SupportsStillOpen):
+        resolve_in(uow, incident_id, crew, "simulated crew", now)
 
 
 STEPS = {

@@ -197,9 +197,29 @@ def report_more(services: Services) -> None:
     )
 
 
+def call_off_support(services: Services) -> None:
+    """The critical disaster-relief call's plan wants a second team, and the one team with
+    the skill holds its lead: the dispatcher calls the support task off."""
+    _advance(services, 1)
+    incidents.cancel(services, "gold-005.1", DISPATCHER, "no second relief team today")
+
+
+def raise_level(services: Services) -> None:
+    """T-EAST finishes two jobs; the dispatcher asks for one more team at a call, and its
+    support task is routed with the queue."""
+    from dispatch.service_layer.support_tasks import raise_level
+
+    _advance(services, 1)
+    for incident_id in ("gold-003", "gold-004"):
+        resolve_task(services, incident_id, "T-EAST", notes="done")
+    raise_level(services, "gold-006", DISPATCHER, "the line is down over two streets")
+    route_queue(services)
+
+
 def resolve_all(services: Services) -> None:
+    """Support tasks first: a lead task resolves last."""
     _advance(services, 45)
-    for incident_id, team_id in sorted(_assigned(services)):
+    for incident_id, team_id in sorted(_assigned(services), key=lambda t: ("." not in t[0], t)):
         resolve_task(services, incident_id, team_id)
 
 
@@ -319,9 +339,11 @@ STEPS: list[tuple[str, Step]] = [
     ("team reports its location", locate_team),
     ("resolve two tasks", resolve_two),
     ("route the queue", route_queue),
+    ("the dispatcher calls off a support task", call_off_support),
     ("change the registry", change_registry),
     ("the dispatcher reassigns one by hand", reassign_by_hand),
     ("report more", report_more),
+    ("the dispatcher raises a call's level", raise_level),
     ("a crew is told, once after a failure, and sees its task", notify_a_crew),
     ("the roster is imported, storm mode declared and ended", roster_and_storm),
     ("a weather alert proposes storm mode, once", weather_alert),

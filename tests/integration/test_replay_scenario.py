@@ -46,7 +46,7 @@ def test_replay_equals_live_after_every_command(services: Services) -> None:
         result = replay_live(services)
         assert result.compared and not result.board.unprojected, name
         assert result.differences == [], f"after {name!r}: {result.differences[:5]}"
-    assert result.written["incidents"] == 8
+    assert result.written["incidents"] == 10  # 8 reports and 2 support tasks
     with services.reads() as session:
         logged = set(session.scalars(select(LoggedEvent.type).distinct()))
     assert logged == set(PROJECTORS), "the scenario exercises every projector"
@@ -90,7 +90,9 @@ def test_until_rebuilds_the_board_as_it_was(services: Services) -> None:
     earlier = replay_live(services, until=start + timedelta(minutes=1))
     assert not earlier.compared
     incidents = earlier.board.rows("incidents")
-    assert len(incidents) == 5  # the burst at 08:01 only, and what was done at 08:01
+    # the burst at 08:01 only (its disaster-relief call with a support task), and what was
+    # done at 08:01
+    assert len(incidents) == 6
     assert {i["state"] for i in incidents.values()} == {"assigned", "acknowledged", "queued"}
     teams = earlier.board.rows("teams")
     assert "T-NORTH" in teams and "T-SOUTH" not in teams

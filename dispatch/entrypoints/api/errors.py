@@ -17,8 +17,10 @@ from models.errors import (
     DomainError,
     Forbidden,
     InvalidTransition,
+    LevelAtCeiling,
     NoEligibleTeam,
     NotFound,
+    SupportsStillOpen,
     TaskWithdrawn,
 )
 
@@ -31,6 +33,8 @@ def add_error_handlers(app: FastAPI) -> None:
         (NotFound, status.HTTP_404_NOT_FOUND),
         (Forbidden, status.HTTP_403_FORBIDDEN),
         (NoEligibleTeam, status.HTTP_409_CONFLICT),
+        (LevelAtCeiling, status.HTTP_409_CONFLICT),
+        (SupportsStillOpen, status.HTTP_409_CONFLICT),
         (DomainError, status.HTTP_400_BAD_REQUEST),
     ]
     for error_type, code in statuses:

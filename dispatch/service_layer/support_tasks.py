@@ -1,0 +1,173 @@
+"""Several teams for one incident (config/response_plans.toml, models/response_plans.py).
+
+A lead incident whose plan wants N teams gets N - 1 support tasks (支援任务): incidents of
+their own at the lead's place, each with its own task, clocks and acknowledgement, routed like
+any incident but never to a team already on the lead or on another of its supports. A
+dispatcher raising the level adds one more, up to the plans' ceiling. The lead resolves last:
+the incident is resolved when every one of its tasks is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from dispatch.adapters.orm import IncidentRow
+from dispatch.config import response_plans_path
+from dispatch.service_layer.access import Caller, check_dispatcher
+from dispatch.service_layer.clock_starts import start_report_clocks
+from dispatch.service_layer.clocks import DISPATCHER
+from dispatch.service_layer.lifecycle import run_command
+from dispatch.service_layer.services import Services
+from dispatch.service_layer.unit_of_work import Commands, UnitOfWork
+from dispatch.views.board import IncidentView
+from events.schemas.incidents import IncidentQueued, SupportRequested
+from models.errors import InvalidTransition, LevelAtCeiling, SupportsStillOpen
+from models.incident import Incident, IncidentState, ReporterChannel
+from models.lifecycle import OPEN, TERMINAL, WITH_TEAM
+from models.response_plans import ResponsePlans, load_response_plans, support_id
+
+_CHUNK = 500  # ids per IN (...) query
+
+
+@cache
+def _plans_at(path: str | None) -> ResponsePlans:
+    return load_response_plans(path)
+
+
+def plans_of(services: Services) -> ResponsePlans:
+    """The configured response plans; config/response_plans.toml, or the built-in ones."""
+    return _plans_at(response_plans_path(services.settings))
+
+
+# --- new reports: the plan's supports ------------------------------------------------------
+
+
+def request_supports(
+    uow: UnitOfWork[Any], leads: Sequence[Incident], now: datetime
+) -> dict[str, tuple[Incident, str]]:
+    """Support tasks for new reports whose plan wants several teams, their arrive clocks
+    started from the lead's report time; returns each with its lead's id, by its id."""
+    plans = plans_of(uow.services)
+    items = []
+    for lead in leads:
+        wanted = plans.plan_for(lead.kind, lead.priority).teams
+        reason = f"response plan 响应预案: {wanted} teams 支队伍"
+        for n in range(1, wanted):
+            items.append(_support(lead, n, wanted, lead.reported_at, DISPATCHER, reason))
+    if not items:
+        return {}
+    uow.record_all([(s.region, s) for s in items], now)
+    supports = {s.id: (s.to_incident(), s.lead_id) for s in items}
+    start_report_clocks(uow, [incident for incident, _ in supports.values()], now)
+    return supports
+
+
+def _support(
+    lead: Incident, n: int, wanted: int, at: datetime, actor: str, reason: str
+) -> SupportRequested:
+    return SupportRequested(
+        **lead.model_dump(exclude={"id", "channel", "reported_at"}),
+        id=support_id(lead.id, n),
+        channel=ReporterChannel.DISPATCHER,
+        reported_at=at,
+        lead_id=lead.id,
+        teams_wanted=wanted,
+        actor=actor,
+        reason=reason,
+    )
+
+
+# --- routing: who must not go again ----------------------------------------------------------
+
+
+def teams_on(session: Session, lead_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Per lead, the teams that hold its task or one of its supports' now."""
+    ids = sorted(set(lead_ids))
+    held: dict[str, set[str]] = {}
+    with_team = [s.value for s in WITH_TEAM]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows = session.execute(
+            select(IncidentRow.id, IncidentRow.lead_id, IncidentRow.team_id)
+            .where(or_(IncidentRow.id.in_(chunk), IncidentRow.lead_id.in_(chunk)))
+            .where(IncidentRow.state.in_(with_team))
+        )
+        for incident_id, lead_id, team_id in rows:
+            held.setdefault(lead_id or incident_id, set()).add(str(team_id))
+    return held
+
+
+SIBLING = "already on this incident 已在本事件执行任务"
+
+
+# --- the dispatcher's commands --------------------------------------------------------------
+
+
+def raise_level(services: Services, incident_id: str, caller: Caller, reason: str) -> IncidentView:
+    """One more team for an incident (for its lead, when given a support task)."""
+    return run_command(
+        services,
+        incident_id,
+        lambda uow, now: raise_level_in(uow, incident_id, caller, reason, now),
+    )
+
+
+def raise_level_in(
+    uow: Commands, incident_id: str, caller: Caller, reason: str, now: datetime
+) -> IncidentRow:
+    """A new support task, queued for the next routing pass; refused once the incident has
+    as many teams as the plans' ceiling, or when it is closed or merged into another."""
+    check_dispatcher(caller, "raise an incident's level")
+    asked = uow.rows.incident(incident_id)
+    lead = uow.rows.incident(asked.lead_id) if asked.lead_id else asked
+    if IncidentState(lead.state) not in OPEN:
+        raise InvalidTransition(f"incident {lead.id}", lead.state, "raise the level of")
+    supports = _supports_of(uow.session, lead.id)
+    tasks = 1 + sum(IncidentState(s.state) not in TERMINAL for s in supports)
+    ceiling = plans_of(uow.services).max_teams
+    if tasks >= ceiling:
+        raise LevelAtCeiling(
+            f"incident {lead.id} has {tasks} teams, the most a level may ask for"
+            f" 已达最多 {ceiling} 支队伍"
+        )
+    support = _support(lead.to_incident(), len(supports) + 1, tasks + 1, now, caller.actor, reason)
+    uow.record(lead.region, [support], now)
+    start_report_clocks(uow, [support.to_incident()], now)  # it waits from now
+    queued = IncidentQueued(
+        incident_id=support.id, reason="level raised 提级增派: waits for a team"
+    )
+    uow.record(lead.region, [queued], now)
+    return lead
+
+
+def _supports_of(session: Session, lead_id: str) -> list[IncidentRow]:
+    session.flush()
+    return list(session.scalars(select(IncidentRow).where(IncidentRow.lead_id == lead_id)))
+
+
+# --- the lead resolves last and takes its supports with it when called off -------------------
+
+
+def check_supports_done(session: Session, lead: IncidentRow) -> None:
+    """Refuse to resolve a lead task while one of its supports is still open."""
+    if lead.lead_id is not None:
+        return
+    open_ids = [s.id for s in _supports_of(session, lead.id) if IncidentState(s.state) in OPEN]
+    if open_ids:
+        raise SupportsStillOpen(
+            f"incident {lead.id} resolves after its support tasks: {', '.join(open_ids)} still"
+            f" open 支援任务未完成"
+        )
+
+
+def open_supports(session: Session, lead: IncidentRow) -> list[str]:
+    """The support tasks of a lead that are still open, to call off with it."""
+    if lead.lead_id is not None:
+        return []
+    return [s.id for s in _supports_of(session, lead.id) if IncidentState(s.state) in OPEN]
