@@ -5,7 +5,7 @@ explanation its assignment keeps. The teams are measured by routing's pool (mode
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from models.team import Skill
 
 HAND_RULE = "by_hand"  # the rule of an assignment a dispatcher chose
 CURRENT_TEAM = "current_team"  # the problem of the team that has the incident now
+ON_SIBLING_TASK = "on_sibling_task"  # it has another task of the same incident (response plans)
 
 # each problem in Chinese and in English; filled from the team's own figures
 _WORDS: dict[str, tuple[str, str]] = {
@@ -28,6 +29,7 @@ _WORDS: dict[str, tuple[str, str]] = {
         "a reserve squad on standby (no storm mode in its division)",
     ),
     CURRENT_TEAM: ("正承担此工单", "has the incident now"),
+    ON_SIBLING_TASK: ("已在本事件执行另一任务", "has another task of this incident"),
 }
 
 
@@ -85,10 +87,12 @@ def rank_candidates(
     skill: Skill,
     current_team: str | None,
     excluded: Mapping[str, str],
+    siblings: Collection[str] = (),
 ) -> list[TeamCandidate]:
     """Routing's measures as candidates: the eligible ranked 1, 2, … by travel time, then the
-    others; the team that has the incident now is no candidate."""
-    problems = [(a, _problem(a, current_team)) for a in assessed if a.team_id in facts]
+    others; the team that has the incident now, or another of its tasks (`siblings`), is no
+    candidate."""
+    problems = [(a, _problem(a, current_team, siblings)) for a in assessed if a.team_id in facts]
     problems.sort(key=lambda pair: pair[1] is not None)  # stable: each part keeps its order
     ranked, rank = [], 0
     for a, problem in problems:
@@ -117,9 +121,11 @@ def rank_candidates(
     return ranked
 
 
-def _problem(assessed: Assessed, current_team: str | None) -> str | None:
+def _problem(assessed: Assessed, current_team: str | None, siblings: Collection[str]) -> str | None:
     if assessed.team_id == current_team:
         return CURRENT_TEAM
+    if assessed.team_id in siblings:
+        return ON_SIBLING_TASK
     return None if assessed.unfit is None else assessed.unfit.value
 
 

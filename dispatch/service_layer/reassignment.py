@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentRow, TeamRow
+from dispatch.service_layer import support_tasks
 from dispatch.service_layer.access import Caller, check_dispatcher
 from dispatch.service_layer.clocks import ClockValues, facts_of, policy_of, snapshot, target_of
 from dispatch.service_layer.lifecycle import clock_effects, next_attempt, run_command
@@ -70,7 +71,10 @@ def ranked_for(
         for r, state in zip(rows, states, strict=True)
     }
     excluded = exclusions(session, [incident.id]).get(incident.id, {})
-    return rank_candidates(assessed, facts, SKILL_FOR_KIND[kind], incident.team_id, excluded)
+    siblings = support_tasks.siblings_of(session, incident)
+    return rank_candidates(
+        assessed, facts, SKILL_FOR_KIND[kind], incident.team_id, excluded, siblings
+    )
 
 
 def reassign_in(

@@ -106,6 +106,12 @@ def teams_on(session: Session, lead_ids: Iterable[str]) -> dict[str, set[str]]:
 SIBLING = "already on this incident 已在本事件执行任务"
 
 
+def siblings_of(session: Session, incident: IncidentRow) -> set[str]:
+    """The teams on the other tasks of `incident`'s incident, which a hand cannot give it."""
+    lead = incident.lead_id or incident.id
+    return teams_on(session, [lead]).get(lead, set()) - {str(incident.team_id)}
+
+
 # --- the dispatcher's commands --------------------------------------------------------------
 
 

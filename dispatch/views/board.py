@@ -43,6 +43,15 @@ class TimelineEntry(BaseModel):
     details: dict[str, Any]
 
 
+class GroupTask(BaseModel):
+    """One task of an incident that several teams answer: its lead's or a support's."""
+
+    incident_id: str
+    lead: bool
+    team_id: str | None
+    state: str
+
+
 class IncidentView(BaseModel):
     id: str
     kind: str
@@ -60,6 +69,9 @@ class IncidentView(BaseModel):
     clocks: list[ClockView]
     timeline: list[TimelineEntry]
     explanation: list[dict[str, Any]]
+    lead_id: str | None = None  # a support task's lead incident
+    # every task of the incident, lead first, when several teams answer it (detail only)
+    group: list[GroupTask] = Field(default_factory=list)
     notified_at: AwareDatetime | None = None  # the team holding it first told (detail only)
     seen_at: AwareDatetime | None = None  # and when its crew's phone showed it
     eta_on_site: AwareDatetime | None = Field(
@@ -140,6 +152,7 @@ def _view(
         team_id=row.team_id,
         escalated=bool(row.escalated),
         master_id=row.master_id,
+        lead_id=row.lead_id,
         reported_at=row.reported_at,
         clocks=clocks,
         timeline=timeline,
@@ -157,11 +170,27 @@ def incident_view(session: Session, incident_id: str) -> IncidentView:
         _clocks_of(session, [incident_id]).get(incident_id, []),
         _timeline(session, incident_id),
         _explanation(session, incident_id),
-    )
+    ).model_copy(update={"group": _group(session, row)})
     notice = session.get(TaskNoticeRow, (incident_id, row.team_id)) if row.team_id else None
     if notice is None:
         return view
     return view.model_copy(update={"notified_at": notice.notified_at, "seen_at": notice.seen_at})
+
+
+def _group(session: Session, row: IncidentRow) -> list[GroupTask]:
+    """The tasks of the incident `row` belongs to, lead first; none when it is one task."""
+    lead = row.lead_id or row.id
+    rows = session.scalars(
+        select(IncidentRow)
+        .where((IncidentRow.id == lead) | (IncidentRow.lead_id == lead))
+        .order_by(IncidentRow.lead_id.is_not(None), IncidentRow.reported_at, IncidentRow.id)
+    ).all()
+    if len(rows) < 2:
+        return []
+    return [
+        GroupTask(incident_id=r.id, lead=r.lead_id is None, team_id=r.team_id, state=r.state)
+        for r in rows
+    ]
 
 
 def _views(session: Session, rows: Sequence[IncidentRow]) -> list[IncidentView]:
