@@ -75,9 +75,9 @@ class SimulationSummary:
 
 def answered_count(services: Services, prefix: str) -> tuple[int, int]:
     """(acknowledged by a team, merged into an incident a team acknowledged) among the
-    incidents whose id starts with `prefix` (one simulation run)."""
+    calls whose id starts with `prefix` (one simulation run; support tasks are not calls)."""
     master = aliased(IncidentRow)
-    of_run = IncidentRow.id.like(f"{prefix}%")
+    of_run = IncidentRow.id.like(f"{prefix}%") & IncidentRow.lead_id.is_(None)
     with services.reads() as session:
         acked = session.scalar(
             select(func.count()).where(of_run).where(IncidentRow.state.in_(ANSWERED))

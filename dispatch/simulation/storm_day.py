@@ -21,6 +21,7 @@ import orjson
 from rich.console import Console
 from sqlalchemy import func, select
 
+from dispatch.adapters.orm import IncidentRow
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.alerts import AlertAnswer, ingest_cap_alert
 from dispatch.service_layer.roster import import_shifts
@@ -31,7 +32,7 @@ from dispatch.simulation.storm import SimulationSummary, run_simulation, seed_if
 from events.log import LoggedEvent
 from events.schemas.alerts import DivisionAction
 from models.clock import ManualClock
-from models.incident import Incident, IncidentKind
+from models.incident import Incident, IncidentKind, IncidentState, Priority
 from models.roster import Shift
 from models.team import Team
 
@@ -117,19 +118,24 @@ class StormFigures:
     off_duty_passed_over: int = 0
     multi_team_incidents: int = 0
     teams_per_incident: dict[str, int] = field(default_factory=dict)
+    critical_relief_calls: int = 0
+    critical_relief_with_two_teams: int = 0
+    support_tasks: int = 0
+    support_tasks_answered: int = 0
 
 
 def count_storm_figures(services: Services, since: int, prefix: str) -> StormFigures:
     """- reserves_activated: reserve.activated events of the run;
     - off_duty_passed_over: off-duty teams routing passed over, as each team.assigned
       explanation lists them (passed_over with rule off_duty);
-    - multi_team_incidents: incidents of the run more than one team was assigned to in turn.
-      With response plans not built, one team serves an incident at a time: a second team
-      comes only when the first is taken off it (the watchdog's reassignment of an
-      unacknowledged task, or a dispatcher's). `teams_per_incident` counts incidents by how
-      many distinct teams they had."""
+    - multi_team_incidents: incidents of the run whose tasks (the lead's and its supports',
+      from a response plan or a raised level) went to two teams or more at once;
+      `teams_per_incident` counts incidents by how many distinct teams served their tasks
+      (a team taken off a task and replaced counts too);
+    - critical_relief_calls: critical disaster-relief calls of the run that were routed (not
+      merged into another), and how many of them had two teams or more on their tasks;
+    - support_tasks: the run's support tasks, and how many a team acknowledged."""
     figures = StormFigures()
-    teams_of: dict[str, set[str]] = {}
     with services.reads() as session:
         figures.reserves_activated = int(
             session.scalar(
@@ -139,21 +145,47 @@ def count_storm_figures(services: Services, since: int, prefix: str) -> StormFig
             )
             or 0
         )
+        calls = session.execute(
+            select(
+                IncidentRow.id,
+                IncidentRow.lead_id,
+                IncidentRow.kind,
+                IncidentRow.priority,
+                IncidentRow.acknowledged_at,
+            )
+            .where(IncidentRow.id.like(f"{prefix}%"))
+            .where(IncidentRow.state != IncidentState.MERGED.value)
+        ).all()
         rows = session.execute(
             select(LoggedEvent.subject, LoggedEvent.envelope)
             .where(LoggedEvent.seq > since)
             .where(LoggedEvent.type == "team.assigned")
             .where(LoggedEvent.subject.like(f"{prefix}%"))
         )
+        lead_of = {i: lead or i for i, lead, *_ in calls}
+        teams_of: dict[str, set[str]] = {}
+        tasks_with_team: dict[str, set[str]] = {}
         for incident_id, text in rows:
             payload = orjson.loads(text)["payload"]
-            teams_of.setdefault(incident_id, set()).add(payload["team_id"])
+            lead = lead_of.get(incident_id, incident_id)
+            teams_of.setdefault(lead, set()).add(payload["team_id"])
+            tasks_with_team.setdefault(lead, set()).add(incident_id)
             decision = payload["explanation"][0] if payload["explanation"] else {}
             passed = decision.get("passed_over", [])
             figures.off_duty_passed_over += sum(p.get("rule") == "off_duty" for p in passed)
     by_count = Counter(len(teams) for teams in teams_of.values())
-    figures.multi_team_incidents = sum(n for k, n in by_count.items() if k > 1)
     figures.teams_per_incident = {str(k): by_count[k] for k in sorted(by_count)}
+    figures.multi_team_incidents = sum(len(t) > 1 for t in tasks_with_team.values())
+    critical = [
+        i
+        for i, lead, kind, priority, _ in calls
+        if lead is None and kind == IncidentKind.DISASTER_RELIEF and priority == Priority.CRITICAL
+    ]
+    supports = [acked for _, lead, _, _, acked in calls if lead is not None]
+    figures.support_tasks = len(supports)
+    figures.support_tasks_answered = sum(acked is not None for acked in supports)
+    figures.critical_relief_calls = len(critical)
+    figures.critical_relief_with_two_teams = sum(len(teams_of.get(i, ())) > 1 for i in critical)
     return figures
 
 
@@ -169,6 +201,10 @@ class StormDaySummary(SimulationSummary):
     off_duty_passed_over: int = 0
     multi_team_incidents: int = 0
     teams_per_incident: dict[str, int] = field(default_factory=dict)
+    critical_relief_calls: int = 0
+    critical_relief_with_two_teams: int = 0
+    support_tasks: int = 0
+    support_tasks_answered: int = 0
 
 
 def run_storm_day(

@@ -81,11 +81,13 @@ def test_storm_day_answers_every_call_with_reserves_and_a_roster(
     assert figures["reported"] == INCIDENTS
     assert figures["unanswered"] == 0
     assert figures["acknowledged"] + figures["merged"] == INCIDENTS
-    states = dict(
-        rows(database_url, "SELECT state, count(*) FROM incidents WHERE id LIKE 'sim-%' GROUP BY 1")
-    )
+    calls = "FROM incidents WHERE id LIKE 'sim-%' AND lead_id IS NULL"
+    states = dict(rows(database_url, f"SELECT state, count(*) {calls} GROUP BY 1"))
     assert sum(states.values()) == INCIDENTS, states  # none lost
     assert set(states) <= {"resolved", "merged"}, states
+    supports = "FROM incidents WHERE id LIKE 'sim-%' AND lead_id IS NOT NULL"
+    support_states = dict(rows(database_url, f"SELECT state, count(*) {supports} GROUP BY 1"))
+    assert set(support_states) == {"resolved"}, support_states  # each support task done too
     # the burst was a storm's: concentrated in the two divisions, with critical relief calls
     where = dict(rows(database_url, "SELECT region, count(*) FROM incidents GROUP BY 1"))
     assert sum(where.get(d, 0) for d in STORM_DIVISIONS) >= 0.8 * INCIDENTS, where
@@ -95,11 +97,16 @@ def test_storm_day_answers_every_call_with_reserves_and_a_roster(
     )
     assert relief[0][0] >= 0.1 * INCIDENTS
 
-    # incidents more than one team had in turn (the watchdog took back ignored tasks)
+    # critical disaster-relief calls got two teams at once, each support task answered
+    relief_calls = figures["critical_relief_calls"]
+    assert relief_calls >= 1
+    assert figures["critical_relief_with_two_teams"] == relief_calls
+    assert figures["multi_team_incidents"] >= relief_calls
+    assert figures["support_tasks"] == sum(support_states.values()) >= relief_calls
+    assert figures["support_tasks_answered"] == figures["support_tasks"]
     per = figures["teams_per_incident"]
     assert sum(per.values()) == INCIDENTS - figures["merged"]
-    assert figures["multi_team_incidents"] == sum(n for k, n in per.items() if int(k) > 1)
-    assert figures["multi_team_incidents"] >= 1
+    assert sum(n for k, n in per.items() if int(k) > 1) >= figures["multi_team_incidents"]
     assert figures["reassigned"] >= 1
 
     # the estimates' error, finite and within the run and the longest time on site assumed
