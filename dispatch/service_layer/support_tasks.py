@@ -57,7 +57,7 @@ def request_supports(
     items = []
     for lead in leads:
         wanted = plans.plan_for(lead.kind, lead.priority).teams
-        reason = f"response plan 响应预案: {wanted} teams 支队伍"
+        reason = f"响应预案 response plan: {wanted} 支队伍 teams"
         for n in range(1, wanted):
             items.append(_support(lead, n, wanted, lead.reported_at, DISPATCHER, reason))
     if not items:
@@ -146,7 +146,7 @@ def raise_level_in(
     uow.record(lead.region, [support], now)
     start_report_clocks(uow, [support.to_incident()], now)  # it waits from now
     queued = IncidentQueued(
-        incident_id=support.id, reason="level raised 提级增派: waits for a team"
+        incident_id=support.id, reason="提级增派 level raised: waits for a team"
     )
     uow.record(lead.region, [queued], now)
     return lead

@@ -71,7 +71,7 @@ def _escape_like(text: str) -> str:
 
 
 def _ids_named(payload: dict[str, Any]) -> set[str]:
-    names = ("incident_id", "id", "master_id", "former_master_id", "duplicate_id")
+    names = ("incident_id", "id", "master_id", "former_master_id", "duplicate_id", "lead_id")
     return {str(payload[n]) for n in names if payload.get(n) is not None}
 
 
@@ -100,6 +100,11 @@ def describe(kind: str, p: dict[str, Any]) -> str:
         )
     if kind == "incident.queued":
         return f"queued: {p.get('reason', '')}"
+    if kind == "incident.support_requested":
+        return (
+            f"支援任务 support task {p['id']} of {p['lead_id']}, {p['teams_wanted']} teams"
+            f" in all: {p['reason']}"
+        )
     details = {
         k: v
         for k, v in p.items()

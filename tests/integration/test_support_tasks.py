@@ -21,6 +21,7 @@ from dispatch.service_layer.services import Services
 from dispatch.service_layer.support_tasks import raise_level
 from dispatch.service_layer.watchdog import run_watchdog
 from dispatch.views.board import incident_view
+from dispatch.views.timeline import incident_timeline
 from models.clock import ManualClock
 from models.errors import (
     Forbidden,
@@ -252,3 +253,18 @@ def test_replay_of_support_tasks_equals_live(relief: Services) -> None:
     result = replay_live(relief)
     assert result.compared and result.differences == []
     assert result.written["incidents"] == 3
+    # the lead's audit timeline names each support task asked for, by whom and why
+    with relief.engine.connect() as connection:
+        requested = [
+            (s.who, s.what)
+            for s in incident_timeline(connection, "call-1")
+            if s.type == "incident.support_requested"
+        ]
+    assert requested == [
+        (
+            "dispatcher",
+            "支援任务 support task call-1.1 of call-1, 2 teams in all:"
+            " 响应预案 response plan: 2 支队伍 teams",
+        ),
+        ("user:zhang.wei", "支援任务 support task call-1.2 of call-1, 3 teams in all: one more"),
+    ]
