@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import islice
 
 from dispatch.adapters.notify_config import NotifyConfig
 from dispatch.service_layer.channels import NotificationChannel
@@ -33,6 +34,7 @@ from models.notice import Outcome
 log = logging.getLogger("everycall.notifier")
 
 RECORD_RETRY_S = 1.0  # the database was away: the attempts wait, none is made unlogged
+LOG_AHEAD = 32  # first attempts a busy lane logs as sent in one go (_log_ahead)
 STOP_POLL_S = 0.1
 
 
@@ -69,6 +71,7 @@ class Notifier:
         self._wake = asyncio.Event()
         self._stopping = False
         self._leaving: set[str] = set()  # first attempts logged as sent when they were taken
+        self._gone: set[str] = set()  # deliveries logged ahead whose recipient had gone
         self.stats = NotifierStats()
 
     async def run(self, stop: Callable[[], bool]) -> None:
@@ -129,6 +132,7 @@ class Notifier:
         try:
             # stopping, a lane still makes the attempt logged as leaving when it was taken
             while queue and (not self._stopping or queue[0].delivery.delivery_id in self._leaving):
+                await self._log_ahead(queue)
                 await self._deliver(queue[0])
                 queue.popleft()
         except Exception:
@@ -138,8 +142,30 @@ class Notifier:
             if not queue:
                 del self._lanes[lane]
 
+    async def _log_ahead(self, queue: deque[Job]) -> None:
+        """A lane with several deliveries waiting logs their first attempts as sent in one
+        transaction rather than one each, so it moves at the pace of its channel instead of a
+        database round trip per delivery: the recipient nearest a storm's centre gets a
+        hundred tasks a second in bench/notify.py. Each attempt is still logged before it is
+        made; one logged and not made when the process stops is made at the next start, as
+        for a single one. A recipient gone when they are logged gets none of them."""
+        ahead = [
+            job
+            for job in islice(queue, LOG_AHEAD)
+            if job.not_before is None and job.delivery.delivery_id not in self._leaving
+        ]
+        if len(ahead) < 2 or self._stopping:
+            return
+        cleared = await asyncio.gather(*(self._submit(job) for job in ahead))
+        for job, go in zip(ahead, cleared, strict=True):
+            (self._leaving if go else self._gone).add(job.delivery.delivery_id)
+
     async def _deliver(self, job: Job) -> None:
         """Every attempt of one delivery, each logged as sent (and committed) first."""
+        if job.delivery.delivery_id in self._gone:  # dropped when it was logged ahead
+            self._gone.discard(job.delivery.delivery_id)
+            self.stats.dropped += 1
+            return
         while True:
             logged = job.delivery.delivery_id in self._leaving
             self._leaving.discard(job.delivery.delivery_id)

@@ -54,6 +54,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float  # time.time() on arrival
+    probed: Any = None  # what the receiver's probe saw on arrival (Receiver.probe)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -71,6 +72,8 @@ class Receiver:
         self.received: list[Received] = []
         self.scripted: dict[str, deque[int]] = {}
         self.default = default
+        self.gates: dict[str, threading.Event] = {}  # a path held until its event is set
+        self.probe: Callable[[], Any] | None = None  # called as each request arrives
         self._lock = threading.Lock()
         receiver = self
 
@@ -79,8 +82,12 @@ class Receiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                gate = receiver.gates.get(self.path)
+                if gate is not None:
+                    gate.wait(30)
+                probed = receiver.probe() if receiver.probe else None
                 status = receiver._record(
-                    Received(self.path, dict(self.headers), body, time.time())
+                    Received(self.path, dict(self.headers), body, time.time(), probed)
                 )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -101,6 +108,11 @@ class Receiver:
 
     def script(self, path: str, *statuses: int) -> None:
         self.scripted[path] = deque(statuses)
+
+    def hold(self, path: str) -> threading.Event:
+        """Requests to `path` wait before they are answered until the event is set."""
+        self.gates[path] = threading.Event()
+        return self.gates[path]
 
     def __enter__(self) -> Receiver:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

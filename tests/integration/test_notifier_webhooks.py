@@ -24,6 +24,7 @@ from tests.integration.notify_helpers import (
     Receiver,
     add_member,
     assign,
+    caught_up,
     eventually,
     log_text,
     logged,
@@ -160,6 +161,33 @@ def test_webhooks_are_signed_retried_after_failures_and_kept_in_order(
     assert len(sms_recipients) == 1 and next(iter(sms_recipients)).startswith("sms:")
     text = log_text(services)
     assert normal_phone(PHONE) not in text and "13800138000" not in text  # no phone in clear
+
+
+def test_a_busy_lane_logs_the_deliveries_waiting_in_it_at_once_and_sends_them_in_order(
+    client: TestClient, services: Services, receiver: Receiver
+) -> None:
+    """Four tasks queue behind one the bot is slow to take. Once it answers, the four are
+    logged as sent together, before the next goes out (not one database round trip each),
+    and they go out in order, each once."""
+
+    def bot_sent() -> int:
+        sent = logged(services, "notification.sent")
+        return sum(e["payload"]["channel"] == "json:ops" for e in sent)
+
+    release = receiver.hold("/bot")
+    receiver.probe = bot_sent
+    with notifier_running(services):
+        first = assign(services, 1)
+        eventually(lambda: bot_sent() == 1)
+        queued = [assign(services, n) for n in range(2, 6)]  # the team's capacity is 5
+        caught_up(services)  # the notifier holds the four, behind the first
+        release.set()
+        eventually(lambda: len(logged(services, "notification.delivered")) == 5 or None)
+
+    bot = [r for r in receiver.received if r.path == "/bot"]
+    assert [r.json()["incident_id"] for r in bot] == [first, *queued]
+    assert [r.probed for r in bot] == [1, 5, 5, 5, 5]
+    assert all(r.headers["X-Everycall-Attempt"] == "1" for r in bot)
 
 
 def test_a_task_no_channel_could_deliver_is_escalated_at_once(
