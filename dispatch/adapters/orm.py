@@ -287,6 +287,9 @@ class UserRow(Base):
     team_id: Mapped[str | None] = mapped_column(String(64), default=None)
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a reserve member (预备队员) of a team: told of its tasks only while storm mode has called
+    # up the reserves of the team's division
+    reserve: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
 

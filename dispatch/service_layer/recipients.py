@@ -1,4 +1,5 @@
-"""Who may be told anything: team members on duty whose account is enabled, and the push
+"""Who may be told anything: team members on duty whose account is enabled (a reserve member
+only while storm mode has called up the reserves of its team's division), and the push
 subscriptions of their live web sessions. Asked when a delivery is planned and again right
 before each attempt, so that signing out or going off duty stops what is queued too."""
 
@@ -9,29 +10,41 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import MemberDutyRow, PushSubscriptionRow, UserRow, WebSessionRow
+from dispatch.adapters.orm import (
+    MemberDutyRow,
+    PushSubscriptionRow,
+    TeamRow,
+    UserRow,
+    WebSessionRow,
+)
+from dispatch.service_layer.storm import reserves_called_up
 
 _CHUNK = 500
 
 
-def _on_duty_query() -> Select[str, str]:
+def _on_duty_query(session: Session) -> Select[str, str]:
+    """Members on duty, enabled, of the team they are on duty for; a reserve member only while
+    storm mode has called up the reserves of the team's division."""
+    called_up = sorted(reserves_called_up(session))
     return (
         select(MemberDutyRow.username, MemberDutyRow.team_id)
         .join(UserRow, UserRow.username == MemberDutyRow.username)
+        .join(TeamRow, TeamRow.id == MemberDutyRow.team_id)
         .where(MemberDutyRow.on_duty.is_(True), UserRow.disabled.is_(False))
         .where(UserRow.role == "team", UserRow.team_id == MemberDutyRow.team_id)
+        .where(or_(UserRow.reserve.is_(False), TeamRow.region.in_(called_up)))
     )
 
 
 def members_on_duty(session: Session, team_ids: Collection[str]) -> dict[str, list[str]]:
     """Each team's members on duty, by username (in name order)."""
     found: dict[str, list[str]] = defaultdict(list)
-    ids = sorted(team_ids)
+    ids, on_duty = sorted(team_ids), _on_duty_query(session)
     for start in range(0, len(ids), _CHUNK):
-        query = _on_duty_query().where(MemberDutyRow.team_id.in_(ids[start : start + _CHUNK]))
+        query = on_duty.where(MemberDutyRow.team_id.in_(ids[start : start + _CHUNK]))
         for username, team_id in session.execute(query.order_by(MemberDutyRow.username)):
             found[team_id].append(username)
     return found
@@ -40,8 +53,9 @@ def members_on_duty(session: Session, team_ids: Collection[str]) -> dict[str, li
 def still_on_duty(session: Session, usernames: Collection[str]) -> set[str]:
     names = sorted(usernames)
     found: set[str] = set()
+    on_duty = _on_duty_query(session)
     for start in range(0, len(names), _CHUNK):
-        query = _on_duty_query().where(MemberDutyRow.username.in_(names[start : start + _CHUNK]))
+        query = on_duty.where(MemberDutyRow.username.in_(names[start : start + _CHUNK]))
         found.update(username for username, _ in session.execute(query))
     return found
 

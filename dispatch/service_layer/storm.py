@@ -5,6 +5,7 @@ reads the storms in force, with the roster's off-duty teams, once per pass (`con
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
@@ -12,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import StormModeRow, TeamRow
+from dispatch.adapters.orm import StormModeRow, TeamRow, UserRow
 from dispatch.config import storm_policy_path
 from dispatch.service_layer.access import Caller, check_dispatcher
 from dispatch.service_layer.roster import off_duty_teams
@@ -86,8 +87,8 @@ def declare_storm_mode(
         ]
         if policy.reserves_join:
             events += [
-                ReserveActivated(team_id=t, division=division, actor=caller.actor, at=now)
-                for t in reserves
+                ReserveActivated(team_id=t, member=m, division=division, actor=caller.actor, at=now)
+                for t, m in _called_up(uow.session, division, reserves)
             ]
         uow.record(division, events, now)
         return _view(uow.session, _reread(uow.session, division))
@@ -115,9 +116,10 @@ def end_storm_mode(
             )
         ]
         if called_up:
+            squads = _reserves(uow.session, division)
             events += [
-                ReserveReleased(team_id=t, division=division, actor=caller.actor, at=now)
-                for t in _reserves(uow.session, division)
+                ReserveReleased(team_id=t, member=m, division=division, actor=caller.actor, at=now)
+                for t, m in _called_up(uow.session, division, squads)
             ]
         uow.record(division, events, now)
         return _view(uow.session, _reread(uow.session, division))
@@ -182,6 +184,32 @@ def _reserves(session: Session, division: str) -> list[str]:
 def _reserve_ids(session: Session, division: str) -> list[str]:
     query = select(TeamRow.id).where(TeamRow.region == division, TeamRow.reserve.is_(True))
     return list(session.scalars(query.order_by(TeamRow.id)))
+
+
+def _called_up(
+    session: Session, division: str, squads: Sequence[str]
+) -> list[tuple[str, str | None]]:
+    """The reserves storm mode calls up or releases: the squads (team, None), then the
+    enabled reserve members of the division's teams (team, username)."""
+    called: list[tuple[str, str | None]] = [(t, None) for t in squads]
+    return called + list(_reserve_members(session, division))
+
+
+def _reserve_members(session: Session, division: str) -> list[tuple[str, str]]:
+    query = (
+        select(UserRow.team_id, UserRow.username)
+        .join(TeamRow, TeamRow.id == UserRow.team_id)
+        .where(TeamRow.region == division, UserRow.reserve.is_(True), UserRow.disabled.is_(False))
+    )
+    return [(str(t), u) for t, u in session.execute(query.order_by(UserRow.username))]
+
+
+def reserves_called_up(session: Session) -> set[str]:
+    """The divisions whose storm mode has called up the reserves (members included)."""
+    rows = session.execute(
+        select(StormModeRow.division, StormModeRow.policy).where(StormModeRow.active.is_(True))
+    ).all()
+    return {division for division, text in rows if _policy_of_row(text).reserves_join}
 
 
 def _view(session: Session, row: StormModeRow | None) -> StormView:

@@ -45,6 +45,7 @@ class UserInfo:
     team_id: str | None
     disabled: bool
     created_at: datetime
+    reserve: bool = False  # a reserve member: told of tasks only while reserves are called up
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,11 @@ def add_user(
     at: datetime,
     team_id: str | None = None,
     display_name: str = "",
+    reserve: bool = False,
 ) -> UserInfo:
-    """A new account; its password is kept only as an argon2 hash."""
+    """A new account; its password is kept only as an argon2 hash. A team member may be a
+    reserve member (预备队员), told of the team's tasks only while storm mode has called up
+    the reserves of the team's division."""
     if not _USERNAME.fullmatch(username):
         raise AccountError(
             f"username {username!r}: 2 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter "
@@ -81,6 +85,8 @@ def add_user(
     if session.get(UserRow, username) is not None:
         raise AccountError(f"user {username!r} exists already")
     _check_team(session, role, team_id)
+    if reserve and role is not Role.TEAM:
+        raise AccountError("only a team member can be a reserve member")
     _check_password(password)
     row = UserRow(
         username=username,
@@ -90,6 +96,7 @@ def add_user(
         password_hash=_hasher.hash(password),
         disabled=False,
         created_at=at,
+        reserve=reserve,
     )
     session.add(row)
     return _info(row)
@@ -206,5 +213,11 @@ def _check_password(password: str) -> None:
 
 def _info(row: UserRow) -> UserInfo:
     return UserInfo(
-        row.username, row.display_name, Role(row.role), row.team_id, row.disabled, row.created_at
+        row.username,
+        row.display_name,
+        Role(row.role),
+        row.team_id,
+        row.disabled,
+        row.created_at,
+        bool(row.reserve),
     )

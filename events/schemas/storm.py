@@ -64,12 +64,14 @@ class StormEnded(EventPayload):
 
 @register
 class ReserveActivated(EventPayload):
-    """A reserve squad joined its division's pool because storm mode was declared there."""
+    """A reserve squad joined its division's pool because storm mode was declared there; or,
+    with `member`, a reserve member of a team of the division is told of its tasks from now."""
 
     TYPE: ClassVar[str] = "reserve.activated"
     VERSION: ClassVar[int] = 1
 
     team_id: str
+    member: str | None = Field(default=None, max_length=64, description="a reserve member")
     division: str
     actor: str = Field(max_length=200)
     at: AwareDatetime
@@ -77,12 +79,14 @@ class ReserveActivated(EventPayload):
 
 @register
 class ReserveReleased(EventPayload):
-    """A reserve squad left the pool because storm mode ended in its division."""
+    """A reserve squad left the pool because storm mode ended in its division; or, with
+    `member`, a reserve member is told of nothing from now."""
 
     TYPE: ClassVar[str] = "reserve.released"
     VERSION: ClassVar[int] = 1
 
     team_id: str
+    member: str | None = Field(default=None, max_length=64, description="a reserve member")
     division: str
     actor: str = Field(max_length=200)
     at: AwareDatetime
