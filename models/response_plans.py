@@ -57,10 +57,6 @@ class ResponsePlans(BaseModel):
         """The plan of an incident's kind and priority, else the default one."""
         return self.kind.get(IncidentKind(kind), {}).get(Priority(priority), self.default)
 
-    def teams_at_level(self, kind: IncidentKind | str, priority: Priority | str, level: int) -> int:
-        """Teams wanted once a dispatcher raised the incident `level` steps above its plan."""
-        return min(self.plan_for(kind, priority).teams + max(level, 0), self.max_teams)
-
 
 ID_LIMIT = 64  # an incident id's longest (models/incident.py)
 

@@ -139,8 +139,8 @@ def raise_level_in(
     ceiling = plans_of(uow.services).max_teams
     if tasks >= ceiling:
         raise LevelAtCeiling(
-            f"incident {lead.id} has {tasks} teams, the most a level may ask for"
-            f" 已达最多 {ceiling} 支队伍"
+            f"已达最多 {ceiling} 支队伍 · incident {lead.id} has {tasks} teams, the most a level"
+            " may ask for"
         )
     support = _support(lead.to_incident(), len(supports) + 1, tasks + 1, now, caller.actor, reason)
     uow.record(lead.region, [support], now)
@@ -167,8 +167,8 @@ def check_supports_done(session: Session, lead: IncidentRow) -> None:
     open_ids = [s.id for s in _supports_of(session, lead.id) if IncidentState(s.state) in OPEN]
     if open_ids:
         raise SupportsStillOpen(
-            f"incident {lead.id} resolves after its support tasks: {', '.join(open_ids)} still"
-            f" open 支援任务未完成"
+            f"支援任务未完成，牵头任务暂不能办结 · incident {lead.id} resolves after its support"
+            f" tasks: {', '.join(open_ids)} still open"
         )
 
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from dispatch.config import Settings, response_plans_path
-from models.response_plans import ResponsePlans, load_response_plans
+from models.response_plans import ID_LIMIT, ResponsePlans, load_response_plans, support_id
 from models.team import Skill
 
 
@@ -26,11 +26,12 @@ def test_the_shipped_file_matches_the_built_in_plans() -> None:
     assert load_response_plans(path) == ResponsePlans()
 
 
-def test_raising_the_level_adds_teams_up_to_the_ceiling() -> None:
-    plans = ResponsePlans()
-    assert plans.teams_at_level("repair", "normal", 1) == 2
-    assert plans.teams_at_level("disaster_relief", "critical", 1) == 3
-    assert plans.teams_at_level("repair", "normal", 99) == plans.max_teams
+def test_support_ids_follow_their_lead_and_fit_an_id_even_for_the_longest_leads() -> None:
+    assert support_id("inc-0001", 1) == "inc-0001.1"
+    long_a, long_b = "x" * 60 + "-aaa", "x" * 60 + "-bbb"
+    ids = {support_id(lead, n) for lead in (long_a, long_b) for n in (1, 2, 10)}
+    assert len(ids) == 6 and all(len(i) <= ID_LIMIT for i in ids)
+    assert support_id(long_a, 10).endswith(".10")
 
 
 def test_a_plan_above_the_ceiling_is_refused(tmp_path: Path) -> None:
