@@ -130,8 +130,10 @@ def raise_level_in(
     """A new support task, queued for the next routing pass; refused once the incident has
     as many teams as the plans' ceiling, or when it is closed or merged into another."""
     check_dispatcher(caller, "raise an incident's level")
-    asked = uow.rows.incident(incident_id)
-    lead = uow.rows.incident(asked.lead_id) if asked.lead_id else asked
+    # the lead is locked first, as cancelling it locks it then its supports: never the other
+    # way round, which two commands at once could deadlock on
+    lead_id = uow.session.scalar(select(IncidentRow.lead_id).where(IncidentRow.id == incident_id))
+    lead = uow.rows.incident(lead_id or incident_id)
     if IncidentState(lead.state) not in OPEN:
         raise InvalidTransition(f"incident {lead.id}", lead.state, "raise the level of")
     supports = _supports_of(uow.session, lead.id)
@@ -139,8 +141,8 @@ def raise_level_in(
     ceiling = plans_of(uow.services).max_teams
     if tasks >= ceiling:
         raise LevelAtCeiling(
-            f"已达最多 {ceiling} 支队伍 · incident {lead.id} has {tasks} teams, the most a level"
-            " may ask for"
+            f"已达最多 {ceiling} 支队伍 · incident {lead.id} has {tasks} tasks open, the most a"
+            " level may ask for"
         )
     support = _support(lead.to_incident(), len(supports) + 1, tasks + 1, now, caller.actor, reason)
     uow.record(lead.region, [support], now)

@@ -35,6 +35,7 @@ INCIDENT_FIELDS = (
     "latitude",
     "longitude",
     "master_id",
+    "lead_id",
     "clocks",
     "eta_on_site",
     "ert",
@@ -59,7 +60,8 @@ class OpenBoard(BaseModel):
         description="open incidents (with their clocks not yet closed), then the merged "
         "reports of open storm groups (state merged, master_id set, no clocks); each a list "
         "of values named by incident_fields, its clocks lists named by clock_fields; times "
-        "are ISO 8601 in UTC; eta_on_site and ert (outages) are estimates, null when no "
+        "are ISO 8601 in UTC; lead_id names a support task's lead incident (null for a "
+        "lead or a single task); eta_on_site and ert (outages) are estimates, null when no "
         "team could go"
     )
 
@@ -94,6 +96,7 @@ def _statement() -> Any:
             IncidentRow.latitude,
             IncidentRow.longitude,
             IncidentRow.master_id,
+            IncidentRow.lead_id,
         )
     )
     clock = (
@@ -128,9 +131,9 @@ def open_board(session: Session, estimates: Mapping[str, Estimate] | None = None
             continue  # a duplicate cancelled on its own
         found = incidents.get(row[1])
         if found is None:
-            found = incidents[row[1]] = [*row[1:8], _iso(row[8]), *row[9:12], []]
-        if row[12] is not None:
-            found[11].append((*row[12:15], _iso(row[15]), _iso(row[16])))
+            found = incidents[row[1]] = [*row[1:8], _iso(row[8]), *row[9:13], []]
+        if row[13] is not None:
+            found[12].append((*row[13:16], _iso(row[16]), _iso(row[17])))
     estimated = estimates or {}
     for incident in incidents.values():
         merged = incident[5] == IncidentState.MERGED.value

@@ -192,7 +192,7 @@ def test_raising_the_level_adds_a_team_up_to_the_ceiling_naming_the_dispatcher(
     ]
     raise_level(relief, "call-1", ZHANG, "more")
     raise_level(relief, "call-1", ZHANG, "more")  # five tasks: the built-in ceiling
-    with pytest.raises(LevelAtCeiling, match="5 teams"):
+    with pytest.raises(LevelAtCeiling, match="5 tasks open"):
         raise_level(relief, "call-1", ZHANG, "more")
     with pytest.raises(Forbidden):
         raise_level(relief, "call-1", Caller(Role.AUDITOR, name="auditor:li"), "more")

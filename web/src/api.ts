@@ -32,6 +32,7 @@ export interface Incident {
   latitude: number;
   longitude: number;
   master_id?: string | null;
+  lead_id?: string | null; // a support task's lead incident (支援任务 of 牵头工单)
   clocks: Clock[];
   eta_on_site?: string | null; // estimated: a team on site (UTC); null when none could go
   ert?: string | null; // estimated: power back (outages only)
@@ -45,8 +46,17 @@ export interface TimelineEntry {
   details: Record<string, unknown>;
 }
 
+// one task of an incident that several teams answer: the lead's or a support's
+export interface GroupTask {
+  incident_id: string;
+  lead: boolean;
+  team_id: string | null;
+  state: string;
+}
+
 export interface IncidentDetail extends Incident {
   escalated: boolean;
+  group: GroupTask[]; // every task of the incident, lead first; empty when it is one task
   notified_at?: string | null; // the team holding it first told (a push or a text delivered)
   seen_at?: string | null; // and when its crew's phone showed it
   timeline: TimelineEntry[];
@@ -151,6 +161,8 @@ export const changePriority = (id: string, priority: string): Promise<IncidentDe
   call("POST", `/incidents/${encodeURIComponent(id)}/priority`, { priority });
 export const unlink = (id: string): Promise<IncidentDetail> =>
   call("POST", `/incidents/${encodeURIComponent(id)}/unlink`);
+export const raiseLevel = (id: string, reason: string): Promise<IncidentDetail> =>
+  call("POST", `/incidents/${encodeURIComponent(id)}/raise-level`, { reason });
 export const teams = (): Promise<TeamMark[]> => call("GET", "/teams");
 export const queue = (): Promise<Waiting[]> => call("GET", "/queue");
 export const report = (fields: Record<string, unknown>): Promise<{ id: string }> =>

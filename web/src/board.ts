@@ -17,7 +17,8 @@ export const CLOSED = new Set(["resolved", "cancelled", "merged"]);
  * track on every redraw than to draw. */
 export function applyEvent(incidents: Map<string, Incident>, event: Envelope): string | null {
   const p = event.payload;
-  if (event.type === "incident.reported") {
+  // a support task (支援任务) is an incident of its own, reported with its lead's id
+  if (event.type === "incident.reported" || event.type === "incident.support_requested") {
     const id = String(p.id);
     incidents.set(id, {
       id,
@@ -30,6 +31,7 @@ export function applyEvent(incidents: Map<string, Incident>, event: Envelope): s
       reported_at: String(p.reported_at),
       latitude: Number(p.latitude),
       longitude: Number(p.longitude),
+      lead_id: typeof p.lead_id === "string" ? p.lead_id : null,
       clocks: [],
     });
     return id;
@@ -94,6 +96,13 @@ export function clockText(seconds: number): string {
   const sign = seconds < 0 ? "-" : "";
   const s = Math.abs(seconds);
   return `${sign}${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/** Whether two incidents are tasks of one incident (a lead and its supports, or the same
+ * one): a change to either changes what the other's detail lists. */
+export function sameIncident(incidents: Map<string, Incident>, a: string, b: string): boolean {
+  const lead = (id: string) => incidents.get(id)?.lead_id ?? id;
+  return lead(a) === lead(b);
 }
 
 /** Storm groups: how many duplicates are merged into each open master. */
@@ -236,6 +245,7 @@ export function fromOpenBoard(answer: OpenBoard): Incident[] {
     latitude: Number(field(row, "latitude")),
     longitude: Number(field(row, "longitude")),
     master_id: (field(row, "master_id") as string | null) ?? null,
+    lead_id: (field(row, "lead_id") as string | null | undefined) ?? null,
     eta_on_site: (field(row, "eta_on_site") as string | null | undefined) ?? null,
     ert: (field(row, "ert") as string | null | undefined) ?? null,
     clocks: (field(row, "clocks") as unknown[][]).map((c) => ({

@@ -7,6 +7,7 @@ import notify from "./messages/notify";
 import reassign from "./messages/reassign";
 import reports from "./messages/reports";
 import storm from "./messages/storm";
+import support from "./messages/support";
 
 export type Locale = "zh-CN" | "en";
 
@@ -129,8 +130,8 @@ const board = {
 
 // each screen keeps its own labels beside the board's; a key missing in one language fails the build
 const messages = {
-  "zh-CN": { ...board["zh-CN"], ...audit["zh-CN"], ...calltaker["zh-CN"], ...crew["zh-CN"], ...notify["zh-CN"], ...reassign["zh-CN"], ...reports["zh-CN"], ...storm["zh-CN"] },
-  en: { ...board.en, ...audit.en, ...calltaker.en, ...crew.en, ...notify.en, ...reassign.en, ...reports.en, ...storm.en },
+  "zh-CN": { ...board["zh-CN"], ...audit["zh-CN"], ...calltaker["zh-CN"], ...crew["zh-CN"], ...notify["zh-CN"], ...reassign["zh-CN"], ...reports["zh-CN"], ...storm["zh-CN"], ...support["zh-CN"] },
+  en: { ...board.en, ...audit.en, ...calltaker.en, ...crew.en, ...notify.en, ...reassign.en, ...reports.en, ...storm.en, ...support.en },
 };
 
 export type MessageKey = keyof (typeof messages)["zh-CN"];

@@ -17,7 +17,7 @@ export interface Candidate {
   skill: string;
   has_skill: boolean;
   eligible: boolean;
-  problem: "unavailable" | "full" | "lacks_skill" | "current_team" | null;
+  problem: "unavailable" | "full" | "lacks_skill" | "current_team" | "on_sibling_task" | null;
   why_not: string;
   excluded: string | null;
 }
@@ -69,6 +69,8 @@ export function whyNot(c: Candidate): string {
       return `${t("reassignLacksSkill")} ${c.skill}`;
     case "current_team":
       return t("reassignCurrent");
+    case "on_sibling_task":
+      return t("reassignSibling");
     default:
       return c.excluded ? `${t("reassignExcluded")}: ${c.excluded}` : "";
   }

@@ -1,5 +1,6 @@
 """The dispatch center's routes: report, show, list, cancel, reprioritise, unlink and reassign
-incidents by hand (and the teams to choose from); the queue and the SLA summary."""
+incidents by hand (and the teams to choose from), raise an incident's level (one more team);
+the queue and the SLA summary."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from dispatch.entrypoints.api.deps import CallerDep, Dispatcher, Reader, ServicesDep
-from dispatch.service_layer import incidents, reassignment
+from dispatch.service_layer import incidents, reassignment, support_tasks
 from dispatch.service_layer.access import check_own_task
 from dispatch.service_layer.clocks import policy_of
 from dispatch.service_layer.intake import IncidentReport, accept_report
@@ -43,6 +44,10 @@ class ReassignRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="why, for the record")
 
 
+class RaiseLevelRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="why one more team is needed")
+
+
 # a 422 shaped as FastAPI's own, which a route's own description of it would otherwise drop
 _AS_EVERY_422 = {
     "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
@@ -57,6 +62,9 @@ _REASSIGN_REFUSED: dict[int | str, dict[str, Any]] = {
         "description": "a bad body, or a team that does not exist or lacks the skill",
         "content": _AS_EVERY_422,
     },
+}
+_RAISE_REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "closed or merged, or it has as many teams as a level may ask for"},
 }
 
 
@@ -165,6 +173,13 @@ def router() -> APIRouter:
         except TeamUnfit as error:
             problem = {"type": "team_unfit", "loc": ["body", "team_id"], "msg": str(error)}
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [problem]) from error
+
+    @router.post("/incidents/{incident_id}/raise-level", responses=_RAISE_REFUSED)
+    def raise_level(
+        incident_id: str, body: RaiseLevelRequest, services: ServicesDep, caller: Dispatcher
+    ) -> board.IncidentView:
+        """Raise the level: one more team, a support task of the lead queued for routing."""
+        return support_tasks.raise_level(services, incident_id, caller, body.reason)
 
     @router.get("/sla/summary")
     def sla_summary(services: ServicesDep, caller: Reader) -> dict[str, Any]:

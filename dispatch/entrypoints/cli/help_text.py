@@ -45,6 +45,7 @@ HELP_ZH: dict[str, str] = {
     "incidents priority": "更改工单优先级；SLA 目标仍从报告时间算起。",
     "incidents unlink": "把被归为重复的报告拆出：单独派单。",
     "incidents reassign": "手工把工单改派给选定的队伍，并写明原因。",
+    "incidents raise-level": "提级增派：为工单再派一支队伍（牵头工单的一项支援任务），并写明原因。",
     "tasks": "服务队处理自己的任务。",
     "tasks ack": "服务队接单。",
     "tasks decline": "服务队无法接单；任务退回重新派单。",
@@ -178,6 +179,7 @@ OPTION_HELP_ZH: dict[str, str] = {
     "where, in words": "地点的文字描述",
     "who holds it, shown in the event log": "持有人，记入事件日志",
     "why the team cannot go": "队伍去不了的原因",
+    "why one more team is needed": "需要增派队伍的原因",
     "why, for the record": "原因，记录在案",
     "why: a false alarm, a call withdrawn": "原因：误报、来电撤回等",
     "the roster as .csv (team_id,starts_at,ends_at) or .ics": (

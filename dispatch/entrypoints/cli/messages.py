@@ -73,6 +73,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.escalated": ("升级", "escalated"),
     "col.missed": ("超时未接", "missed"),
     "col.declined": ("拒绝", "declined"),
+    "col.task": ("任务", "task"),
     # Tables on a narrow terminal
     "table.dropped": (
         "（终端太窄，未显示：{columns}。加宽终端或设 COLUMNS=200 即可看到{json}）",
@@ -164,6 +165,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "flag.escalated": ("已升级", "escalated"),
     "flag.breached": ("已超时", "breached"),
     "flag.duplicate": ("与 {master} 重复", "duplicate of {master}"),
+    "flag.support": ("{lead} 的支援", "support of {lead}"),
+    "ops.level_raised": (
+        "工单 {incident_id} 已提级增派：共 {count} 项任务",
+        "incident {incident_id}: level raised, {count} tasks",
+    ),
+    "incident.group": ("本事件的 {count} 项任务", "the incident's {count} tasks"),
+    "task.lead": ("牵头", "lead"),
+    "task.support": ("支援", "support"),
+    "task.this": ("{incident_id}（本工单）", "{incident_id} (this one)"),
     "incident.title": ("工单 {incident_id}", "incident {incident_id}"),
     "incident.clocks": ("SLA 时钟（北京时间 +08:00）", "SLA clocks (times at +08:00)"),
     "incident.timeline": ("时间线（北京时间 +08:00）", "timeline (times at +08:00)"),

@@ -20,7 +20,7 @@ from dispatch import bootstrap
 from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import division_name, headers, label, local_time, say
 from dispatch.entrypoints.cli.tables import print_identifier_table
-from dispatch.service_layer import incidents, reassignment, tasks
+from dispatch.service_layer import incidents, reassignment, support_tasks, tasks
 from dispatch.service_layer.access import Caller, Role
 from dispatch.service_layer.intake import IncidentReport, accept_report
 from dispatch.service_layer.services import Services
@@ -200,6 +200,19 @@ def reassign(
     _now_with_team(incident_id, view)
 
 
+@incidents_app.command("raise-level")
+def raise_level(
+    incident_id: IdArgument,
+    reason: Annotated[str, typer.Option(help="why one more team is needed")],
+) -> None:
+    """Raise an incident's level: one more team, a support task of its lead, with the reason."""
+    with services_or_exit() as services:
+        view = support_tasks.raise_level(services, incident_id, dispatcher_caller(), reason)
+    lead = view.lead_id or view.id
+    console.print(say("ops.level_raised", incident_id=lead, count=len(view.group)))
+    console.print(_group(view))
+
+
 def _now_with_team(incident_id: str, view: IncidentView) -> None:
     state, team = label(view.state), view.team_id or "-"
     console.print(say("ops.now_team", incident_id=incident_id, state=state, team=team))
@@ -216,6 +229,7 @@ def _flags(view: IncidentView) -> str:
     flags = [say("flag.escalated")] if view.escalated else []
     flags += [say("flag.breached")] if any(c.state == "breached" for c in view.clocks) else []
     flags += [say("flag.duplicate", master=view.master_id)] if view.master_id else []
+    flags += [say("flag.support", lead=view.lead_id)] if view.lead_id else []
     return say("word.separator").join(flags)
 
 
@@ -237,8 +251,23 @@ def print_incident(view: IncidentView) -> None:
     ):
         head.add_row(say(key), value)
     console.print(head)
+    if view.group:
+        console.print(_group(view))
     console.print(_clocks(view))
     console.print(_timeline(view))
+
+
+def _group(view: IncidentView) -> Table:
+    """The incident's tasks when several teams answer it: its lead's first, then supports'."""
+    group = Table(title=say("incident.group", count=len(view.group)))
+    for column in headers("col.incident", "col.task", "col.team", "col.state"):
+        group.add_column(column, no_wrap=True)
+    for task in view.group:
+        shown = say("task.this", incident_id=task.incident_id)
+        role = say("task.lead") if task.lead else say("task.support")
+        team, state = task.team_id or "-", label(task.state)
+        group.add_row(shown if task.incident_id == view.id else task.incident_id, role, team, state)
+    return group
 
 
 def _clocks(view: IncidentView) -> Table:

@@ -14,6 +14,7 @@ export default {
     reassignUnavailable: "不可派",
     reassignLacksSkill: "不具备技能",
     reassignCurrent: "正承担此工单",
+    reassignSibling: "已在本事件执行另一任务",
   },
   en: {
     reassignTitle: "Reassign by hand",
@@ -29,5 +30,6 @@ export default {
     reassignUnavailable: "not available",
     reassignLacksSkill: "lacks the skill",
     reassignCurrent: "has it now",
+    reassignSibling: "has another task of this incident",
   },
 } as const;

@@ -1,0 +1,31 @@
+// Labels of an incident's tasks and of raising its level, in both languages; merged into i18n.ts.
+export default {
+  "zh-CN": {
+    tasksTitle: "本事件的任务",
+    tasksRole: "任务",
+    tasksIncident: "工单",
+    taskLead: "牵头",
+    taskSupport: "支援",
+    taskThis: "（本工单）",
+    supportOf: "支援任务，牵头工单",
+    raiseTitle: "提级增派",
+    raiseHint: "再派一支队伍：本事件新增一项支援任务，等待派队。",
+    raiseReason: "增派理由",
+    raiseSubmit: "提级增派",
+    raiseRefused: "未能提级增派：",
+  },
+  en: {
+    tasksTitle: "Tasks of this incident",
+    tasksRole: "Task",
+    tasksIncident: "Incident",
+    taskLead: "lead",
+    taskSupport: "support",
+    taskThis: " (this one)",
+    supportOf: "Support task of lead incident",
+    raiseTitle: "Raise the level",
+    raiseHint: "One more team: a new support task of this incident, waiting for a team.",
+    raiseReason: "Why one more team",
+    raiseSubmit: "Raise level",
+    raiseRefused: "Not raised: ",
+  },
+} as const;
