@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from dispatch import bootstrap
 from dispatch.entrypoints.cli.main import app
 from dispatch.service_layer import users
+from dispatch.service_layer.registry import replace_registry
+from tests.integration.spine_helpers import WUHAN, team
 
 PASSWORD = "江汉路-step-2026"
 
@@ -77,3 +79,23 @@ def test_a_refused_account_says_why_and_exits_2(cli: CliRunner) -> None:
     assert code == 2 and "at least 10" in out
     code, out = run(cli, "users", "disable", "nobody")
     assert code == 2 and "no user" in out
+    code, out = run(
+        cli, "users", "add", "li.na", "--role", "auditor", "--reserve", "--password-stdin",
+        stdin=PASSWORD,
+    )  # fmt: skip
+    assert code == 2 and "only a team member can be a reserve member" in out
+
+
+def test_a_reserve_member_is_added_and_listed_as_one(cli: CliRunner) -> None:
+    with bootstrap.database() as services, services.sessions.begin() as session:
+        replace_registry(session, [team("HB-WH-001", *WUHAN)], services.clock.now())
+    code, out = run(
+        cli, "users", "add", "wang.fang", "--role", "team", "--team", "HB-WH-001", "--reserve",
+        "--password-stdin", stdin=PASSWORD,
+    )  # fmt: skip
+    assert code == 0, out
+    code, out = run(cli, "users", "list", "--json")
+    (person,) = json.loads(out)
+    assert (person["team_id"], person["reserve"]) == ("HB-WH-001", True)
+    wide = cli.invoke(app, ["users", "list"], env={"COLUMNS": "200", "EVERYCALL_LANG": "zh"})
+    assert "HB-WH-001（预备队员）" in wide.output

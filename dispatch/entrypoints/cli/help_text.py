@@ -180,6 +180,9 @@ OPTION_HELP_ZH: dict[str, str] = {
     "who holds it, shown in the event log": "持有人，记入事件日志",
     "why the team cannot go": "队伍去不了的原因",
     "why one more team is needed": "需要增派队伍的原因",
+    "a team's reserve member: told of tasks only in storm mode": (
+        "队伍的预备队员：仅在暴雨模式下接收任务通知"
+    ),
     "why, for the record": "原因，记录在案",
     "why: a false alarm, a call withdrawn": "原因：误报、来电撤回等",
     "the roster as .csv (team_id,starts_at,ends_at) or .ics": (

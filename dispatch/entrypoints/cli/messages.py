@@ -194,6 +194,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "users.cannot_add": ("无法添加账号：", "cannot add the account:"),
     "users.added": ("已添加{role} {username}{bound}", "added {role} {username}{bound}"),
     "users.bound": ("（{team}）", " ({team})"),
+    "users.reserve": ("（预备队员）", " (reserve)"),
     "users.disabled_state": ("停用", "disabled"),
     "users.active_state": ("启用", "active"),
     "users.title": ("{count} 个账号", "{count} accounts"),

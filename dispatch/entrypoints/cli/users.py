@@ -54,6 +54,9 @@ def add(
     role: Annotated[Role, typer.Option(help="dispatcher, auditor, admin, or team (a member)")],
     team: Annotated[str | None, typer.Option(help="a team member's team")] = None,
     display_name: Annotated[str, typer.Option(help="the name people see, e.g. 张伟")] = "",
+    reserve: Annotated[
+        bool, typer.Option(help="a team's reserve member: told of tasks only in storm mode")
+    ] = False,
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Add an account."""
@@ -68,6 +71,7 @@ def add(
                 at=services.clock.now(),
                 team_id=team,
                 display_name=display_name,
+                reserve=reserve,
             )
     except AccountError as error:
         raise _refused(say("users.cannot_add"), error) from error
@@ -94,7 +98,7 @@ def list_(
             p.display_name,
             label(p.role.value),
             say("users.disabled_state" if p.disabled else "users.active_state"),
-            p.team_id or "",
+            (p.team_id or "") + (say("users.reserve") if p.reserve else ""),
             local_time(p.created_at),
         )
         for p in people
@@ -109,6 +113,7 @@ def _as_json(person: UserInfo) -> dict[str, object]:
         "role": person.role.value,
         "team_id": person.team_id,
         "disabled": person.disabled,
+        "reserve": person.reserve,
         "created_at": _utc(person.created_at).isoformat(),
     }
 
