@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.adapters.orm import IncidentRow
@@ -22,10 +23,10 @@ from dispatch.config import response_plans_path
 from dispatch.service_layer.access import Caller, check_dispatcher
 from dispatch.service_layer.clock_starts import start_report_clocks
 from dispatch.service_layer.clocks import DISPATCHER
-from dispatch.service_layer.lifecycle import run_command
+from dispatch.service_layer.kept_answers import first_answer, remember, request_digest
 from dispatch.service_layer.services import Services
-from dispatch.service_layer.unit_of_work import Commands, UnitOfWork
-from dispatch.views.board import IncidentView
+from dispatch.service_layer.unit_of_work import Commands, UnitOfWork, unit_of_work
+from dispatch.views.board import IncidentView, incident_view
 from events.schemas.incidents import IncidentQueued, SupportRequested
 from models.errors import InvalidTransition, LevelAtCeiling, SupportsStillOpen
 from models.incident import Incident, IncidentState, ReporterChannel
@@ -115,25 +116,50 @@ def siblings_of(session: Session, incident: IncidentRow) -> set[str]:
 # --- the dispatcher's commands --------------------------------------------------------------
 
 
-def raise_level(services: Services, incident_id: str, caller: Caller, reason: str) -> IncidentView:
-    """One more team for an incident (for its lead, when given a support task)."""
-    return run_command(
-        services,
-        incident_id,
-        lambda uow, now: raise_level_in(uow, incident_id, caller, reason, now),
-    )
+def raise_level(
+    services: Services, incident_id: str, caller: Caller, reason: str, key: str | None = None
+) -> IncidentView:
+    """One more team for an incident (for its lead, when given a support task). With an
+    Idempotency-Key, a retry gets the first answer and asks for no more teams."""
+    try:
+        return _raise_level(services, incident_id, caller, reason, key)
+    except IntegrityError:
+        if key is None:
+            raise
+        # a twin request with the same key committed first: answer as it was answered
+        return _raise_level(services, incident_id, caller, reason, key)
 
 
-def raise_level_in(
-    uow: Commands, incident_id: str, caller: Caller, reason: str, now: datetime
-) -> IncidentRow:
-    """A new support task, queued for the next routing pass; refused once the incident has
-    as many teams as the plans' ceiling, or when it is closed or merged into another."""
+def _raise_level(
+    services: Services, incident_id: str, caller: Caller, reason: str, key: str | None
+) -> IncidentView:
     check_dispatcher(caller, "raise an incident's level")
-    # the lead is locked first, as cancelling it locks it then its supports: never the other
-    # way round, which two commands at once could deadlock on
+    now = services.clock.now()
+    digest = request_digest(caller, raise_level=incident_id, reason=reason)
+    with unit_of_work(services) as uow:
+        lead = _locked_lead(uow, incident_id)  # a twin with the same key waits here
+        if key is not None and (first := first_answer(uow.session, key, digest)) is not None:
+            return first
+        _add_support(uow, lead, caller, reason, now)
+        uow.session.flush()
+        view = incident_view(uow.session, incident_id)
+        if key is not None:
+            remember(uow.session, key, digest, view, now)
+        return view
+
+
+def _locked_lead(uow: Commands, incident_id: str) -> IncidentRow:
+    """The incident's lead, locked. The lead is locked first, as cancelling it locks it then
+    its supports: never the other way round, which two commands at once could deadlock on."""
     lead_id = uow.session.scalar(select(IncidentRow.lead_id).where(IncidentRow.id == incident_id))
-    lead = uow.rows.incident(lead_id or incident_id)
+    return uow.rows.incident(lead_id or incident_id)
+
+
+def _add_support(
+    uow: Commands, lead: IncidentRow, caller: Caller, reason: str, now: datetime
+) -> None:
+    """A new support task, queued for the next routing pass; refused once the incident has
+    as many open tasks as the plans' ceiling, or when it is closed or merged into another."""
     if IncidentState(lead.state) not in OPEN:
         raise InvalidTransition(f"incident {lead.id}", lead.state, "raise the level of")
     supports = _supports_of(uow.session, lead.id)
@@ -151,7 +177,6 @@ def raise_level_in(
         incident_id=support.id, reason="提级增派 level raised: waits for a team"
     )
     uow.record(lead.region, [queued], now)
-    return lead
 
 
 def _supports_of(session: Session, lead_id: str) -> list[IncidentRow]:

@@ -3,26 +3,23 @@ with an Idempotency-Key, applied once and answered as the first time.
 
 The crew's phone queues taps made without a network and sends them later, each with the key
 made at the tap; a tap whose answer was lost is sent again. The key, a digest of the move and
-its caller, and the first answer are kept in `idempotency_keys` beside the reports' keys, so a
-key names one request whatever the route: the same key with another move is refused.
+its caller, and the first answer are kept (kept_answers.py): the same key with another move is
+refused.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from dispatch.adapters.orm import IdempotencyKeyRow, IncidentRow
+from dispatch.adapters.orm import IncidentRow
 from dispatch.service_layer import tasks
 from dispatch.service_layer.access import Caller, check_still_own_task
-from dispatch.service_layer.intake import IdempotencyKeyReused
+from dispatch.service_layer.kept_answers import first_answer, remember, request_digest
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.unit_of_work import Commands, unit_of_work
 from dispatch.views.board import IncidentView, incident_view
@@ -60,16 +57,9 @@ class Move:
 
     def digest(self, caller: Caller) -> str:
         """Same move by the same caller, same digest: tells a replay from a reused key."""
-        fields = {
-            "actor": caller.actor,
-            "role": caller.role.value,
-            "team_id": caller.team_id,
-            "step": self.step.value,
-            "incident_id": self.incident_id,
-            "text": self.text,
-        }
-        canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return request_digest(
+            caller, step=self.step.value, incident_id=self.incident_id, text=self.text
+        )
 
 
 def take_step(services: Services, move: Move, caller: Caller, key: str | None) -> IncidentView:
@@ -101,25 +91,5 @@ def _take_step(services: Services, move: Move, caller: Caller, key: str | None) 
         uow.session.flush()
         view = incident_view(uow.session, move.incident_id)
         if key is not None:
-            _remember(uow.session, key, digest, view, now)
+            remember(uow.session, key, digest, view, now)
         return view
-
-
-def first_answer(session: Session, key: str, digest: str) -> IncidentView | None:
-    """The answer the key's first request got, or None for a key not seen yet."""
-    known = session.get(IdempotencyKeyRow, key)
-    if known is None:
-        return None
-    if known.request_hash != digest or known.answer is None:
-        raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used for another request")
-    return IncidentView.model_validate(known.answer)
-
-
-def _remember(session: Session, key: str, digest: str, view: IncidentView, now: datetime) -> None:
-    answer = view.model_dump(mode="json")
-    session.add(
-        IdempotencyKeyRow(
-            key=key, request_hash=digest, incident_id=view.id, created_at=now, answer=answer
-        )
-    )
-    session.flush()  # a twin's key already stored fails here, inside the transaction

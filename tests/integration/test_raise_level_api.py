@@ -165,3 +165,18 @@ def test_a_bad_reason_is_422_naming_it_and_changes_nothing(
     assert answer.status_code == 422, answer.text
     assert [p["loc"] for p in answer.json()["detail"]] == [["body", "reason"]]
     assert logged(relief) == before
+
+
+def test_a_retry_with_the_same_idempotency_key_asks_for_no_more_teams(
+    client: TestClient, relief: Services
+) -> None:
+    dispatcher = bearer(relief, Role.DISPATCHER) | {"Idempotency-Key": "raise-call-1-a"}
+    first = client.post(raise_url(), json={"reason": WHY}, headers=dispatcher)
+    again = client.post(raise_url(), json={"reason": WHY}, headers=dispatcher)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert event_types(relief, "call-1.2").count("incident.support_requested") == 1
+    assert event_types(relief, "call-1.3") == []
+    other = client.post(raise_url(), json={"reason": "another"}, headers=dispatcher)
+    assert other.status_code == 422 and "Idempotency-Key" in other.text
+    assert event_types(relief, "call-1.3") == []

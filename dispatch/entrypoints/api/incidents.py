@@ -65,6 +65,10 @@ _REASSIGN_REFUSED: dict[int | str, dict[str, Any]] = {
 }
 _RAISE_REFUSED: dict[int | str, dict[str, Any]] = {
     409: {"description": "closed or merged, or it has as many teams as a level may ask for"},
+    422: {
+        "description": "an invalid body, or an Idempotency-Key already used for another request",
+        "content": _AS_EVERY_422,
+    },
 }
 
 
@@ -176,10 +180,24 @@ def router() -> APIRouter:
 
     @router.post("/incidents/{incident_id}/raise-level", responses=_RAISE_REFUSED)
     def raise_level(
-        incident_id: str, body: RaiseLevelRequest, services: ServicesDep, caller: Dispatcher
+        incident_id: str,
+        body: RaiseLevelRequest,
+        services: ServicesDep,
+        caller: Dispatcher,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                min_length=1,
+                max_length=200,
+                pattern=r"^[\x21-\x7e]+$",
+                description="a retry with the same key gets the first answer, no more teams",
+            ),
+        ] = None,
     ) -> board.IncidentView:
         """Raise the level: one more team, a support task of the lead queued for routing."""
-        return support_tasks.raise_level(services, incident_id, caller, body.reason)
+        return support_tasks.raise_level(
+            services, incident_id, caller, body.reason, idempotency_key
+        )
 
     @router.get("/sla/summary")
     def sla_summary(services: ServicesDep, caller: Reader) -> dict[str, Any]:
