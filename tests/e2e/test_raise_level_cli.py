@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
+from dispatch.entrypoints.cli import ops
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.main import app
 from dispatch.service_layer.services import Services
 from models.clock import ManualClock
@@ -25,6 +27,13 @@ WHY = "两条街被淹 two streets flooded"
 def clock() -> ManualClock:
     """Now, as the CLI's own clock tells it: its clocks follow the world's."""
     return ManualClock(datetime.now(UTC))
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's console reads COLUMNS once, when its module is first imported, by whichever
+    test of this process came first: these tests read whole rows, so they get 200 columns."""
+    monkeypatch.setattr(ops, "console", message_console(width=200))
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dispatch import bootstrap
+from dispatch.entrypoints.cli import users as users_cli
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.main import app
 from dispatch.service_layer import users
 from dispatch.service_layer.registry import replace_registry
@@ -86,7 +88,12 @@ def test_a_refused_account_says_why_and_exits_2(cli: CliRunner) -> None:
     assert code == 2 and "only a team member can be a reserve member" in out
 
 
-def test_a_reserve_member_is_added_and_listed_as_one(cli: CliRunner) -> None:
+def test_a_reserve_member_is_added_and_listed_as_one(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the CLI's console reads COLUMNS once, when its module is first imported (by whichever
+    # test of this process came first): the row is read whole at 200 columns
+    monkeypatch.setattr(users_cli, "console", message_console(width=200))
     with bootstrap.database() as services, services.sessions.begin() as session:
         replace_registry(session, [team("HB-WH-001", *WUHAN)], services.clock.now())
     code, out = run(

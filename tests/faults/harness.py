@@ -25,6 +25,8 @@ from dispatch.adapters.orm import AssignmentRow, IncidentRow, OutboxRow, create_
 from dispatch.service_layer.registry import replace_registry
 from events.broker import listener_owner
 from events.log import LoggedEvent
+from models.incident import Incident
+from models.response_plans import ResponsePlans
 from models.team import GeoPoint, Team
 
 # Where the test teams work: Wuhan, the region code the registry uses for it.
@@ -189,7 +191,15 @@ def count(engine: Engine, statement: str, **params: object) -> int:
         return int(connection.execute(text(statement), params).scalar() or 0)
 
 
+def tasks_for(reports: Sequence[Incident]) -> int:
+    """The tasks a burst of reports makes: one per report, and one per support task of those
+    whose built-in response plan wants several teams (critical disaster relief: two)."""
+    plans = ResponsePlans()
+    return sum(plans.plan_for(i.kind, i.priority).teams for i in reports)
+
+
 def incidents_in(engine: Engine, state: str | None = None) -> int:
+    """Stored incidents, support tasks included (each is an incident of its own)."""
     query = select(func.count()).select_from(IncidentRow)
     if state is not None:
         query = query.where(IncidentRow.state == state)

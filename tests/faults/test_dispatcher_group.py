@@ -27,7 +27,7 @@ from events.kafka import KafkaPublisher
 from events.log import LoggedEvent
 from models.hubei import hubei_registry
 from models.incident import IncidentKind
-from models.team import Skill, Team
+from models.team import Skill
 from tests.faults.conftest import FaultReport
 from tests.faults.harness import (
     EverycallProcess,
@@ -37,6 +37,7 @@ from tests.faults.harness import (
     logged_effects,
     outbox_rows,
     prepared_database,
+    tasks_for,
     wait_until,
 )
 
@@ -98,6 +99,7 @@ def test_dispatcher_group_survives_a_kill_and_a_join_assigning_each_incident_onc
         burst = simulated_incidents(teams, BURST, datetime.now(UTC), seed=SEED, run="group")
         publisher = KafkaPublisher(broker)
         publish_reports(publisher, burst, "fault-test", datetime.now(UTC))
+        tasks = tasks_for(burst)  # the critical disaster-relief calls' support tasks too
         publisher.close()
 
         wait_until(lambda: incidents_in(engine) >= KILL_AT, 120, "the group to make progress")
@@ -106,17 +108,18 @@ def test_dispatcher_group_survives_a_kill_and_a_join_assigning_each_incident_onc
         wait_until(lambda: incidents_in(engine) >= JOIN_AT, 120, "the survivors to go on")
         joiner.release()
         fault_report.injected(f"a fourth dispatcher joined at {incidents_in(engine)} stored")
-        assert incidents_in(engine) < BURST, "the burst ran out before the join"
+        assert incidents_in(engine) < tasks, "the burst ran out before the join"
 
         wait_until(
-            lambda: incidents_in(engine, "assigned") == BURST,
+            lambda: incidents_in(engine, "assigned") == tasks,
             180,
             "every incident to be assigned",
             why=lambda: (
                 f"stored {incidents_in(engine)}, assigned {incidents_in(engine, 'assigned')}"
             ),
         )
-        relief = sum(1 for i in burst if i.kind is IncidentKind.DISASTER_RELIEF)
+        # every disaster-relief task: each call's and its support's arrive clock breaches
+        relief = tasks_for([i for i in burst if i.kind is IncidentKind.DISASTER_RELIEF])
         wait_until(
             lambda: logged_effects(engine, "sla.breached")[0] >= relief,
             120,
@@ -125,8 +128,8 @@ def test_dispatcher_group_survives_a_kill_and_a_join_assigning_each_incident_onc
         wait_until(lambda: outbox_rows(engine) == 0, 30, "the outbox to drain")
         for member in (group[0], group[2], joiner):
             member.process.stop()
-        _check_assigned_once(engine, fault_report)
-        _check_capacity_from_the_log(engine, teams, fault_report)
+        _check_assigned_once(engine, tasks, fault_report)
+        _check_capacity_from_the_log(engine, tasks, fault_report)
         _check_deadlines_acted_on_once(engine, relief, fault_report)
         with engine.connect() as connection:
             verdict = verify_log(connection)
@@ -134,12 +137,15 @@ def test_dispatcher_group_survives_a_kill_and_a_join_assigning_each_incident_onc
         fault_report.checked("event log hash chain verifies")
 
 
-def _check_assigned_once(engine: Engine, report: FaultReport) -> None:
-    assert incidents_in(engine) == BURST
-    assert assignment_rows(engine) == (BURST, BURST)
+def _check_assigned_once(engine: Engine, tasks: int, report: FaultReport) -> None:
+    assert incidents_in(engine) == tasks
+    assert assignment_rows(engine) == (tasks, tasks)
     assert logged_effects(engine, "incident.reported") == (BURST, BURST)
-    assert logged_effects(engine, "team.assigned") == (BURST, BURST)
-    report.checked(f"{BURST} incidents, each reported once and assigned once (rows and log)")
+    assert logged_effects(engine, "team.assigned") == (tasks, tasks)
+    report.checked(
+        f"{BURST} incidents reported once each, their {tasks} tasks (support tasks included)"
+        " assigned once each (rows and log)"
+    )
 
 
 def _logged(engine: Engine, event_type: str) -> list[dict[str, object]]:
@@ -152,7 +158,7 @@ def _logged(engine: Engine, event_type: str) -> list[dict[str, object]]:
         return [json.loads(e)["payload"] for e in envelopes]
 
 
-def _check_capacity_from_the_log(engine: Engine, teams: list[Team], report: FaultReport) -> None:
+def _check_capacity_from_the_log(engine: Engine, tasks: int, report: FaultReport) -> None:
     # No crew finishes a task here, so a team's load only grows: its last is its highest.
     booked = Counter(str(p["team_id"]) for p in _logged(engine, "team.assigned"))
     over = {team: n for team, n in booked.items() if n > CAPACITY}
@@ -160,12 +166,12 @@ def _check_capacity_from_the_log(engine: Engine, teams: list[Team], report: Faul
     with Session(engine) as session:
         loads = dict(session.execute(select(TeamRow.id, TeamRow.active_tasks)).tuples().all())
         total = session.scalar(select(func.sum(TeamRow.active_tasks)))
-    assert total == BURST
+    assert total == tasks
     assert {t: n for t, n in loads.items() if n} == dict(booked)
     crossed = sum(1 for n in booked.values() if n == CAPACITY)
     report.checked(
         f"no team booked past {CAPACITY} (the log's team.assigned per team; {crossed} full); "
-        f"loads equal the log and sum to {BURST}"
+        f"loads equal the log and sum to {tasks}"
     )
 
 
