@@ -138,11 +138,15 @@ def storm_status(session: Session, division: str | None = None) -> list[StormVie
 
 def conditions_at(session: Session, now: datetime) -> DutyConditions:
     """What a routing pass needs of the roster and storm mode: read once, for every team."""
+    return DutyConditions(off_duty=off_duty_teams(session, now), storms=_active_storms(session))
+
+
+def _active_storms(session: Session) -> dict[str, StormPolicy]:
+    """The divisions in storm mode, each with the policy it was declared under."""
     rows = session.execute(
         select(StormModeRow.division, StormModeRow.policy).where(StormModeRow.active.is_(True))
     ).all()
-    storms = {division: _policy_of_row(text) for division, text in rows}
-    return DutyConditions(off_duty=off_duty_teams(session, now), storms=storms)
+    return {division: _policy_of_row(text) for division, text in rows}
 
 
 @cache
@@ -206,10 +210,9 @@ def _reserve_members(session: Session, division: str) -> list[tuple[str, str]]:
 
 def reserves_called_up(session: Session) -> set[str]:
     """The divisions whose storm mode has called up the reserves (members included)."""
-    rows = session.execute(
-        select(StormModeRow.division, StormModeRow.policy).where(StormModeRow.active.is_(True))
-    ).all()
-    return {division for division, text in rows if _policy_of_row(text).reserves_join}
+    return {
+        division for division, policy in _active_storms(session).items() if policy.reserves_join
+    }
 
 
 def _view(session: Session, row: StormModeRow | None) -> StormView:

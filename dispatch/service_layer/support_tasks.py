@@ -189,9 +189,7 @@ def _supports_of(session: Session, lead_id: str) -> list[IncidentRow]:
 
 def check_supports_done(session: Session, lead: IncidentRow) -> None:
     """Refuse to resolve a lead task while one of its supports is still open."""
-    if lead.lead_id is not None:
-        return
-    open_ids = [s.id for s in _supports_of(session, lead.id) if IncidentState(s.state) in OPEN]
+    open_ids = open_supports(session, lead)
     if open_ids:
         raise SupportsStillOpen(
             f"支援任务未完成，牵头任务暂不能办结 · incident {lead.id} resolves after its support"
@@ -200,7 +198,7 @@ def check_supports_done(session: Session, lead: IncidentRow) -> None:
 
 
 def open_supports(session: Session, lead: IncidentRow) -> list[str]:
-    """The support tasks of a lead that are still open, to call off with it."""
+    """The support tasks of a lead that are still open (none for a support task)."""
     if lead.lead_id is not None:
         return []
     return [s.id for s in _supports_of(session, lead.id) if IncidentState(s.state) in OPEN]

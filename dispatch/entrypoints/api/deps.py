@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from dispatch.adapters.orm import UserRow
@@ -112,3 +112,8 @@ Reader = Annotated[Caller, Depends(require(Role.DISPATCHER, Role.AUDITOR, Role.A
 # Teams act on their own tasks; the dispatch center may record progress for any team (a crew
 # phoning in); the event log names who it was.
 TaskActor = Annotated[Caller, Depends(require(Role.TEAM, Role.DISPATCHER, Role.ADMIN))]
+
+
+def idempotency_header(description: str) -> Any:
+    """An Idempotency-Key header: printable ASCII, up to 200 characters."""
+    return Header(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$", description=description)

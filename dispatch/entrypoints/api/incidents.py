@@ -7,11 +7,17 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from dispatch.entrypoints.api.deps import CallerDep, Dispatcher, Reader, ServicesDep
+from dispatch.entrypoints.api.deps import (
+    CallerDep,
+    Dispatcher,
+    Reader,
+    ServicesDep,
+    idempotency_header,
+)
 from dispatch.service_layer import incidents, reassignment, support_tasks
 from dispatch.service_layer.access import check_own_task
 from dispatch.service_layer.clocks import policy_of
@@ -90,13 +96,7 @@ def router() -> APIRouter:
         caller: Dispatcher,
         response: Response,
         idempotency_key: Annotated[
-            str | None,
-            Header(
-                min_length=1,
-                max_length=200,
-                pattern=r"^[\x21-\x7e]+$",
-                description="a client retry with the same key gets the same id",
-            ),
+            str | None, idempotency_header("a client retry with the same key gets the same id")
         ] = None,
     ) -> ReportAccepted:
         """Accept a report for dispatch: 202 with the incident id, even while Kafka is away."""
@@ -186,12 +186,7 @@ def router() -> APIRouter:
         caller: Dispatcher,
         idempotency_key: Annotated[
             str | None,
-            Header(
-                min_length=1,
-                max_length=200,
-                pattern=r"^[\x21-\x7e]+$",
-                description="a retry with the same key gets the first answer, no more teams",
-            ),
+            idempotency_header("a retry with the same key gets the first answer, no more teams"),
         ] = None,
     ) -> board.IncidentView:
         """Raise the level: one more team, a support task of the lead queued for routing."""

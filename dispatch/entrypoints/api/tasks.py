@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from dispatch.adapters.orm import TeamRow
-from dispatch.entrypoints.api.deps import CallerDep, ServicesDep, TaskActor
+from dispatch.entrypoints.api.deps import CallerDep, ServicesDep, TaskActor, idempotency_header
 from dispatch.service_layer.access import check_own_tasks
 from dispatch.service_layer.task_moves import Move, Step, take_step
 from dispatch.views import board
@@ -27,12 +27,7 @@ class ResolveRequest(BaseModel):
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(
-        min_length=1,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="made once per tap: a replay gets the first answer and changes nothing",
-    ),
+    idempotency_header("made once per tap: a replay gets the first answer and changes nothing"),
 ]
 
 MOVE_ANSWERS: dict[int | str, dict[str, Any]] = {
