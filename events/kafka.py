@@ -22,6 +22,7 @@ from kafka.structs import OffsetAndMetadata
 from events.topics import ALL_TOPICS, TopicSpec
 
 log = logging.getLogger("everycall.kafka")
+LEAVE_TIMEOUT_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,10 @@ class KafkaBatchConsumer:
             )
 
     def close(self) -> None:
-        self._consumer.close(autocommit=False)
+        # Leaving the group hands the partitions on at once. The broker may hold the answer
+        # while a join is under way (4 s seen, stopping `everycall serve` just after its
+        # start); past this, the session timeout hands them on instead.
+        self._consumer.close(autocommit=False, timeout_ms=LEAVE_TIMEOUT_MS)
 
 
 class _LoggedRebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -199,3 +200,28 @@ def test_serve_stops_cleanly_on_sigterm_with_its_broker(served: Served) -> None:
     assert code == 0, served.output()
     assert "everycall stopped" in served.output()
     assert not [pid for pid in broker_pids if alive(pid)]
+
+
+def test_an_open_board_stream_is_ended_at_once_when_serve_stops(served: Served) -> None:
+    # A live stream never ends by itself: uvicorn would wait out its grace period for it and
+    # then cancel it (logging so), holding every stop with a board open for GRACE_S seconds.
+    auditor = served.token("auditor")
+    ended: list[str] = []
+
+    def listen() -> None:
+        url = f"{served.base_url}/events/stream"
+        with httpx.stream("GET", url, headers=auditor, timeout=30) as answer:
+            ended.append(str(answer.status_code))
+            for _ in answer.iter_text():
+                pass
+        ended.append("ended")
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    wait_until(lambda: bool(ended), 30, "the stream to open", served)
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=60) == 0, served.output()
+    listener.join(timeout=30)
+
+    assert ended == ["200", "ended"], served.output()
+    assert "timeout graceful shutdown exceeded" not in served.output()

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from operator import attrgetter
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -44,10 +44,19 @@ class LogTail:
         self._floor = -1  # every event after this one is in `_kept` (-1: not read yet)
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self.closed = False  # the process is shutting down: every stream ends
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._follow())
+
+    async def close(self) -> None:
+        """End every stream now: a board's stream never ends by itself, so a shutdown would
+        otherwise wait out its whole grace period whenever a board is open. The browser
+        reconnects with Last-Event-ID and misses nothing."""
+        self.closed = True
+        async with self._changed:
+            self._changed.notify_all()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -88,6 +97,8 @@ class LogTail:
     async def after(self, seq: int) -> list[Logged]:
         """The events after `seq`, waiting up to KEEPALIVE_S for one (empty: none came)."""
         for waited in (False, True):
+            if self.closed:
+                return []
             found = self._in_memory(seq)
             if found is None:  # a board behind what is kept reads the log itself
                 found = await run_in_threadpool(self._read, seq)
@@ -132,8 +143,10 @@ def router() -> APIRouter:
         async def frames() -> AsyncIterator[str]:
             seq = start
             yield "retry: 2000\n\n"
-            while not await request.is_disconnected():
+            while not tail.closed and not await request.is_disconnected():
                 events = await tail.after(seq)
+                if tail.closed:
+                    return
                 if not events:
                     yield ": keepalive\n\n"
                     continue
@@ -161,6 +174,13 @@ def _resume_point(last_event_id: str | None, after: int | None) -> int | None:
     if last_event_id and last_event_id.strip().isdigit():
         return int(last_event_id.strip())
     return after
+
+
+async def close_streams(app: FastAPI) -> None:
+    """End the live streams of `app`'s process, as its server begins to shut down."""
+    tail: LogTail | None = getattr(app.state, "log_tail", None)
+    if tail is not None:
+        await tail.close()
 
 
 def _tail_of(request: Request, services: Services) -> LogTail:
