@@ -1,5 +1,6 @@
 """`everycall serve`, `api`, `dispatcher`, `watchdog` and `notifier`: the long-running
-processes."""
+processes. What each runs is imported when it starts: the web app and the workers would add
+most of a second to every other command an operator types."""
 
 from __future__ import annotations
 
@@ -9,18 +10,13 @@ import typer
 
 from dispatch import bootstrap
 from dispatch.config import Settings
-from dispatch.entrypoints.api.server import run_api_alone, run_serve
+from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import say
-from dispatch.entrypoints.workers import (
-    console,
-    run_dispatcher_alone,
-    run_notifier_alone,
-    run_watchdog_alone,
-)
 
 HostOption = Annotated[
     str | None, typer.Option(help="interface to listen on [settings: 127.0.0.1]")
 ]
+console = message_console()
 PortOption = Annotated[int | None, typer.Option(min=0, max=65535, help="port [settings: 8000]")]
 
 
@@ -33,6 +29,8 @@ def serve(
 ) -> None:
     """Run the API, the dispatcher, the SLA watchdog, the notifier and the outbox relay in one
     process."""
+    from dispatch.entrypoints.api.server import run_serve
+
     settings = bootstrap.read_settings()
     try:
         code = run_serve(settings, host or settings.api_host, _port(port, settings), seed)
@@ -44,6 +42,8 @@ def serve(
 
 def api(host: HostOption = None, port: PortOption = None) -> None:
     """Run the HTTP API (with its outbox relay) alone."""
+    from dispatch.entrypoints.api.server import run_api_alone
+
     settings = bootstrap.read_settings()
     try:
         run_api_alone(settings, host or settings.api_host, _port(port, settings))
@@ -54,6 +54,8 @@ def api(host: HostOption = None, port: PortOption = None) -> None:
 def dispatcher() -> None:
     """Consume reported incidents and route them, batch by batch, and take in the weather
     alerts on everycall.alerts, until interrupted."""
+    from dispatch.entrypoints.workers import run_dispatcher_alone
+
     try:
         run_dispatcher_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
@@ -62,6 +64,8 @@ def dispatcher() -> None:
 
 def watchdog() -> None:
     """Run the SLA watchdog on its schedule until interrupted."""
+    from dispatch.entrypoints.workers import run_watchdog_alone
+
     try:
         run_watchdog_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
@@ -71,6 +75,8 @@ def watchdog() -> None:
 def notifier() -> None:
     """Tell crews of their tasks (Web Push, SMS, group bots) from the event log, until
     interrupted."""
+    from dispatch.entrypoints.workers import run_notifier_alone
+
     try:
         run_notifier_alone(bootstrap.read_settings())
     except KeyboardInterrupt:
