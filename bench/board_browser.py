@@ -383,12 +383,13 @@ class Reported:
     ids: list[str]
     seqs: np.ndarray  # each one's incident.reported in the log
     routed_s: np.ndarray  # when it was routed and logged: its team.assigned's occurred_at
+    supports_before: np.ndarray  # support tasks logged before it: they count as open too
 
 
 def reported_after(rig: Rig, after: int) -> Reported:
     """What was reported after `after` (incident.reported keeps the call centre's time, so
     the routing time is team.assigned's)."""
-    kinds = ("incident.reported", "team.assigned")
+    kinds = ("incident.reported", "team.assigned", "incident.support_requested")
     with rig.services.reads() as session:
         rows = session.execute(
             select(EVENT_LOG.c.seq, EVENT_LOG.c.envelope)
@@ -403,7 +404,11 @@ def reported_after(rig: Rig, after: int) -> Reported:
         if e["type"] == kinds[1]
     }
     ids = [i for _, i in reported]
-    return Reported(ids, np.asarray([s for s, _ in reported]), np.asarray([routed[i] for i in ids]))
+    seqs = np.asarray([s for s, _ in reported])
+    supports = np.asarray([seq for seq, e in events if e["type"] == kinds[2]], dtype=np.int64)
+    return Reported(
+        ids, seqs, np.asarray([routed[i] for i in ids]), np.searchsorted(supports, seqs)
+    )
 
 
 @dataclass
@@ -416,18 +421,22 @@ class Screen:
 
 
 def page_figures(page: Page, reported: Reported, base: int, after: int, end: int) -> Screen:
-    """The n-th report was on screen when the open count first reached `base` + n."""
+    """The n-th report was on screen when the open count first reached `base` + n + the
+    support tasks logged before it. The page applies the log in order, so the count reaches
+    that only once the n-th report is in: a critical disaster-relief call's support task
+    (response plans) is an open incident too, and counting reports alone put each report on
+    screen before it was (776 support tasks in the 10,000 reports of a 20 s offer: 1.6 s)."""
     page.wait_for_function(
         f"window.__probe.seqs.some((s, n) => n % 2 === 0 && s >= {end})",
         timeout=120_000,
         polling=200,
     )
-    count = len(reported.ids)
+    wanted = base + np.arange(1, len(reported.ids) + 1) + reported.supports_before
     page.wait_for_function(
-        f"window.__probe.counts.at(-1)[1] >= {base + count}", timeout=60_000, polling=200
+        f"window.__probe.counts.at(-1)[1] >= {int(wanted[-1])}", timeout=60_000, polling=200
     )
     counts = np.asarray(page.evaluate("window.__probe.counts"))
-    shown_at = counts[np.searchsorted(counts[:, 1], base + np.arange(1, count + 1)), 0]
+    shown_at = counts[np.searchsorted(counts[:, 1], wanted), 0]
     flat = page.evaluate("window.__probe.seqs")
     arrivals = dict(zip(flat[0::2], flat[1::2], strict=True))
     seqs = [s for s in flat[0::2] if after < s <= end]
