@@ -31,7 +31,7 @@ from dispatch.service_layer.batch_rows import BatchRows
 from dispatch.service_layer.live_rows import LiveRows
 from dispatch.service_layer.notify_plan import Job, new_reference, plan_deliveries, push_address
 from dispatch.service_layer.push_subscriptions import forget_gone
-from dispatch.service_layer.recipients import live_subscription_ids, still_on_duty
+from dispatch.service_layer.recipients import live_subscription_owners, still_on_duty
 from dispatch.service_layer.services import Services
 from dispatch.service_layer.unit_of_work import Commands, UnitOfWork
 from dispatch.service_layer.watchdog import escalate
@@ -272,22 +272,13 @@ def record_progress(
 def _cleared(session: Session, jobs: Sequence[Job], now: datetime) -> set[str]:
     pushes = [job for job in jobs if job.delivery.channel == PUSH]
     texts = [job for job in jobs if job.delivery.channel != PUSH and job.target]
-    live = live_subscription_ids(session, {job.target for job in pushes}, now)
-    on_duty = still_on_duty(session, {job.target for job in texts})
-    if pushes:
-        owners = dict(
-            session.execute(
-                select(PushSubscriptionRow.id, PushSubscriptionRow.username).where(
-                    PushSubscriptionRow.id.in_(sorted(live))
-                )
-            ).all()
-        )
-        on_duty |= still_on_duty(session, set(owners.values()))
-        live = {sub for sub in live if owners.get(sub) in on_duty}
+    owners = live_subscription_owners(session, {job.target for job in pushes}, now)
+    # one query of who is on duty for both channels: it reads storm mode's call-ups too
+    on_duty = still_on_duty(session, {job.target for job in texts} | set(owners.values()))
     return {
         job.delivery.delivery_id
         for job in jobs
-        if (job.delivery.channel == PUSH and job.target in live)
+        if (job.delivery.channel == PUSH and owners.get(job.target) in on_duty)
         or (job.delivery.channel != PUSH and (not job.target or job.target in on_duty))
     }
 

@@ -53,6 +53,8 @@ def members_on_duty(session: Session, team_ids: Collection[str]) -> dict[str, li
 def still_on_duty(session: Session, usernames: Collection[str]) -> set[str]:
     names = sorted(usernames)
     found: set[str] = set()
+    if not names:  # storm mode's call-ups are not read for nobody
+        return found
     on_duty = _on_duty_query(session)
     for start in range(0, len(names), _CHUNK):
         query = on_duty.where(MemberDutyRow.username.in_(names[start : start + _CHUNK]))
@@ -93,12 +95,13 @@ def live_subscriptions(
     return found
 
 
-def live_subscription_ids(
+def live_subscription_owners(
     session: Session, subscription_ids: Collection[str], now: datetime
-) -> set[str]:
+) -> dict[str, str]:
+    """The owner (username) of each of these subscriptions still live."""
     ids = sorted(subscription_ids)
-    found: set[str] = set()
+    found: dict[str, str] = {}
     for start in range(0, len(ids), _CHUNK):
         query = _live_query(now).where(PushSubscriptionRow.id.in_(ids[start : start + _CHUNK]))
-        found.update(row.id for row in session.execute(query))
+        found.update((row.id, row.username) for row in session.execute(query))
     return found
