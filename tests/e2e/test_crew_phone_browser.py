@@ -7,9 +7,7 @@ cancelled meanwhile is reported as withdrawn, not applied. Screenshot: out/crew-
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +27,6 @@ from tests.e2e.test_serve import STARTUP_TIMEOUT_S, Served, served
 
 __all__ = ["browser", "served"]  # the fixtures, shared with the board's tests
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 TEAM = "HB-WH-001"  # crew.1's team (people()); its grid cell holds both reports below
 BASE = (30.69395, 114.36851)  # the team's home in the Hubei registry
 ELSEWHERE = (30.6975, 114.3720)  # 500 m away: beyond the storm radius, so not merged
@@ -168,8 +165,6 @@ def test_a_crew_takes_a_task_with_one_tap_and_its_offline_taps_count_once_in_ord
     state_becomes(page, served, second, desk, "acknowledged")
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "crew-phone.png"), full_page=True)
-    DOCS_IMG.mkdir(exist_ok=True)
-    shutil.copyfile(SHOTS / "crew-phone.png", DOCS_IMG / "crew-phone.png")
 
     # no signal: the taps wait on the phone, in order, and the task shows where it will stand
     context.set_offline(True)
