@@ -51,9 +51,7 @@ class LogTail:
             self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def close(self) -> None:
-        """End every stream now: a board's stream never ends by itself, so a shutdown would
-        otherwise wait out its whole grace period whenever a board is open. The browser
-        reconnects with Last-Event-ID and misses nothing."""
+        """End every stream now, waiting ones included (the server is shutting down)."""
         self.closed = True
         async with self._changed:
             self._changed.notify_all()
@@ -143,7 +141,7 @@ def router() -> APIRouter:
         async def frames() -> AsyncIterator[str]:
             seq = start
             yield "retry: 2000\n\n"
-            while not tail.closed and not await request.is_disconnected():
+            while not await request.is_disconnected():
                 events = await tail.after(seq)
                 if tail.closed:
                     return

@@ -13,10 +13,10 @@ from dispatch.config import Settings
 from dispatch.entrypoints.cli.consoles import message_console
 from dispatch.entrypoints.cli.i18n import say
 
+console = message_console()
 HostOption = Annotated[
     str | None, typer.Option(help="interface to listen on [settings: 127.0.0.1]")
 ]
-console = message_console()
 PortOption = Annotated[int | None, typer.Option(min=0, max=65535, help="port [settings: 8000]")]
 
 
